@@ -1,0 +1,271 @@
+"""The ``lifecast`` command line.
+
+``lifecast process SCAN -o OUTDIR``  the scan-to-USD job
+``lifecast inspect SCAN``            the QA report, writing nothing
+``lifecast demo``                    the job on the bundled sample scan
+
+Errors a user can fix (bad input) print one line naming the file and exit
+with code 2, without a traceback. ``--json`` replaces the progress bars with
+the JSON-lines event stream that the DCC panels and farm tasks read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import lifecast
+from lifecast.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, InputError, LifecastError
+from lifecast.worker.events import Event, EventSink, JsonLinesSink
+
+DEMO_SCAN = Path("sample_scans") / "anny_head" / "anny_head_scan.ply"
+
+
+# --------------------------------------------------------------------------- argument parsing
+
+
+def _positive_int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(t.replace("_", "")) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected triangle counts like 100000,25000,5000, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("at least one LOD triangle count is needed")
+    return values
+
+
+def _add_process_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--texture", type=Path, help="colour image for a mesh whose file names none (OBJ without MTL)")
+    p.add_argument("--subject", help="id of the scanned person (recorded in the asset's provenance)")
+    p.add_argument("--name", help="asset name (default: the output folder's name)")
+    p.add_argument("--units", choices=("mm", "cm", "m"), help="units the scan is in (default: from the file, or guessed)")
+    p.add_argument("--up", choices=("y", "z"), help="the scan's up axis (default: from the file, or y)")
+    p.add_argument("--asset-units", choices=("mm", "cm", "m"), default="cm", help="units of the USD asset (default cm)")
+    p.add_argument(
+        "--lods",
+        type=_positive_int_list,
+        default=(100_000, 25_000, 5_000),
+        help="triangle count per LOD, most detailed first (default 100000,25000,5000)",
+    )
+    p.add_argument("--texture-size", type=int, default=4096, help="LOD0 albedo size in pixels (default 4096)")
+    p.add_argument("--udims", type=int, default=1, help="number of UDIM tiles (default 1)")
+    p.add_argument("--keep-uvs", action="store_true", help="keep the scan's own UVs where a level still has them")
+    p.add_argument("--keep-ground", action="store_true", help="do not look for and remove a turntable/ground plane")
+    p.add_argument(
+        "--fill-holes", type=float, default=15.0, metavar="MM", help="fill holes up to this diameter in mm (default 15)"
+    )
+    p.add_argument("--cache", type=Path, help="cache folder (default OUTDIR/.lifecast/cache; share it across runs)")
+    p.add_argument("--force", action="store_true", help="rerun every stage, ignoring the cache")
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the JSON-lines event stream instead of progress bars")
+    p.add_argument("-v", "--verbose", action="store_true", help="show log lines as well as warnings")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lifecast", description="Photogrammetry scans of people to production digital doubles."
+    )
+    parser.add_argument("--version", action="version", version=f"lifecast {lifecast.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("process", help="turn a scan into a USD asset", description="Scan in, USD asset out.")
+    p.add_argument("scan", type=Path, help="the scan: .ply, .obj, .glb/.gltf or .pcd")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder of the asset")
+    _add_process_options(p)
+    _add_output_options(p)
+
+    p = sub.add_parser("inspect", help="print a scan's QA report; writes nothing")
+    p.add_argument("scan", type=Path)
+    p.add_argument("--texture", type=Path, help="colour image paired with the mesh")
+    p.add_argument("--units", choices=("mm", "cm", "m"))
+    p.add_argument("--up", choices=("y", "z"))
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("demo", help="process the bundled sample scan")
+    p.add_argument("-o", "--out", type=Path, default=Path("out") / "demo", help="output folder (default out/demo)")
+    p.add_argument("--force", action="store_true")
+    _add_output_options(p)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _options_from(args: argparse.Namespace, scan: Path) -> Any:
+    from lifecast.pipeline.scan_to_asset import ProcessOptions
+
+    return ProcessOptions(
+        scan=scan,
+        out_dir=args.out,
+        texture=getattr(args, "texture", None),
+        subject=getattr(args, "subject", None),
+        name=getattr(args, "name", None),
+        units=getattr(args, "units", None),
+        up=getattr(args, "up", None),
+        asset_units=getattr(args, "asset_units", "cm"),
+        lods=getattr(args, "lods", (100_000, 25_000, 5_000)),
+        texture_size=getattr(args, "texture_size", 4096),
+        udims=getattr(args, "udims", 1),
+        keep_uvs=getattr(args, "keep_uvs", False),
+        remove_ground_plane=not getattr(args, "keep_ground", False),
+        fill_holes_mm=getattr(args, "fill_holes", 15.0),
+        cache_dir=getattr(args, "cache", None),
+        force=args.force,
+    )
+
+
+def _run_process(args: argparse.Namespace, scan: Path, sink: EventSink) -> int:
+    from lifecast.console import print_qa, summary_table
+    from lifecast.pipeline.scan_to_asset import peak_rss_mb, process_scan
+
+    t0 = time.perf_counter()
+    result = process_scan(_options_from(args, scan), sink)
+    seconds = time.perf_counter() - t0
+    sink.emit(Event("done", {"ok": True, "seconds": round(seconds, 3), "outputs": {"asset": str(result.asset)}}))
+    if not args.json:
+        from rich.console import Console
+
+        console = Console()
+        for note in result.notes:
+            console.print(f"[dim]note[/] {note}")
+        print_qa(console, result.qa)
+        console.print(summary_table(result.timings, result.cached, peak_rss_mb(), result.outputs))
+        console.print(f"[bold green]asset[/] {result.asset}")
+        console.print(f"[dim]QA report[/] {result.outputs.get('qa_report.json')}")
+    return EXIT_OK
+
+
+def cmd_process(args: argparse.Namespace, sink: EventSink) -> int:
+    return _run_process(args, args.scan, sink)
+
+
+def cmd_demo(args: argparse.Namespace, sink: EventSink) -> int:
+    scan = find_demo_scan()
+    if not args.json:
+        print(f"lifecast demo: processing the bundled sample scan {scan}", file=sys.stderr)
+    return _run_process(args, scan, sink)
+
+
+def find_demo_scan() -> Path:
+    """The bundled sample scan, from a source checkout (the repo root holds sample_scans/)."""
+    candidates = [Path.cwd() / DEMO_SCAN, Path(lifecast.__file__).resolve().parents[2] / DEMO_SCAN]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise InputError("the bundled sample scan is not here; run the demo from a lifecast source checkout", DEMO_SCAN)
+
+
+def cmd_inspect(args: argparse.Namespace, sink: EventSink) -> int:
+    from lifecast.geometry import qa_report
+    from lifecast.io import read_scan
+
+    scan = read_scan(args.scan, texture=args.texture, units=args.units, up=args.up)
+    report = qa_report(scan.mesh, scan.units)
+    report["notes"] = list(scan.notes)
+    report["point_cloud"] = scan.mesh.is_point_cloud
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+        return EXIT_OK
+    from rich.console import Console
+
+    from lifecast.console import print_qa
+
+    console = Console()
+    console.print(f"[bold]{args.scan}[/]  units {scan.units}, up {scan.up}")
+    for note in scan.notes:
+        console.print(f"[dim]note[/] {note}")
+    if scan.mesh.is_point_cloud:
+        console.print(f"[bold]QA[/] point cloud of {len(scan.mesh.vertices):,} points (meshed by `lifecast process`)")
+    else:
+        print_qa(console, report)
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, EventSink], int]] = {
+    "process": cmd_process,
+    "inspect": cmd_inspect,
+    "demo": cmd_demo,
+}
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+class _Terminated(BaseException):
+    """Raised from the SIGTERM handler so temp files are cleaned up on the way out."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 internal, 2 bad input, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    json_mode = bool(getattr(args, "json", False))
+    sink = _make_sink(args, json_mode)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    debug = bool(os.environ.get("LIFECAST_DEBUG"))
+    try:
+        return COMMANDS[args.command](args, sink)
+    except LifecastError as exc:
+        return _fail(sink, json_mode, exc, exc.exit_code, debug)
+    except (KeyboardInterrupt, _Terminated):
+        _stop(sink)
+        print("lifecast: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for the report
+        return _fail(sink, json_mode, exc, EXIT_INTERNAL, True)
+
+
+def _make_sink(args: argparse.Namespace, json_mode: bool) -> EventSink:
+    if json_mode:
+        return JsonLinesSink(sys.stdout)
+    if args.command in ("process", "demo"):
+        from lifecast.console import RichProgressSink
+
+        return RichProgressSink(verbose=bool(getattr(args, "verbose", False)))
+    from lifecast.worker.events import NullSink
+
+    return NullSink()
+
+
+def _stop(sink: EventSink) -> None:
+    stop = getattr(sink, "stop", None)
+    if callable(stop):
+        stop()
+
+
+def _fail(sink: EventSink, json_mode: bool, exc: BaseException, code: int, show_traceback: bool) -> int:
+    path = getattr(exc, "path", None)
+    stage = getattr(exc, "stage", None)
+    sink.emit(
+        Event(
+            "error",
+            {"stage": stage, "message": str(exc), "path": str(path) if path else None, "exit_code": code},
+        )
+    )
+    sink.emit(Event("done", {"ok": False, "seconds": 0.0, "outputs": {}}))
+    _stop(sink)
+    if show_traceback and code != EXIT_BAD_INPUT:
+        traceback.print_exc(file=sys.stderr)
+    if not json_mode or code == EXIT_INTERNAL:
+        print(f"lifecast: error: {exc}", file=sys.stderr)
+        if code == EXIT_INTERNAL:
+            print("lifecast: this is a bug in lifecast; please report it with the lines above", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

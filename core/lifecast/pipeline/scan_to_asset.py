@@ -1,0 +1,502 @@
+"""The main job: one scan in, one USD asset out.
+
+Stages, each cached by content hash (see :mod:`lifecast.pipeline.runner`)::
+
+    ingest -> clean -> lod -> uv -> texture -> export
+
+- **ingest** reads the scan (meshing point clouds) and converts it to the
+  asset's units and Y up.
+- **clean** repairs it and writes the QA report.
+- **lod** decimates it into an LOD chain.
+- **uv** unwraps every LOD (or keeps the scan's UVs when asked and possible),
+  optionally laid out over UDIM tiles.
+- **texture** transfers the scan's colour onto every LOD's UVs (LOD *i* at
+  ``texture_size / 2**i``, never below 512) with edge padding.
+- **export** writes the ASWF-layout USD asset, which :func:`publish` copies
+  into the output directory, ``asset.usda`` last.
+
+The same stages run from the CLI, the DCC panels' worker and farm tasks.
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import lifecast
+from lifecast.errors import InputError
+from lifecast.mesh import METERS_PER_UNIT, Scan, TriMesh, Units, UpAxis
+from lifecast.pipeline.atomic import atomic_path
+from lifecast.pipeline.hashing import combine, hash_file
+from lifecast.pipeline.runner import Runner
+from lifecast.pipeline.stage import Stage, StageContext
+from lifecast.pipeline.store import StageFile
+from lifecast.worker.events import Event, EventSink, NullSink
+
+STAGE_NAMES = ("ingest", "clean", "lod", "uv", "texture", "export")
+MIN_LOD_TEXTURE = 512
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    """Everything ``lifecast process`` takes. Defaults are the production defaults.
+
+    Lengths given by the user (``fill_holes_mm``) are in millimetres whatever
+    the scan's units, since that is how artists think about hole sizes.
+    """
+
+    scan: Path
+    out_dir: Path
+    texture: Path | None = None
+    subject: str | None = None
+    name: str | None = None
+    units: Units | None = None
+    up: UpAxis | None = None
+    asset_units: Units = "cm"
+    lods: tuple[int, ...] = (100_000, 25_000, 5_000)
+    texture_size: int = 4096
+    udims: int = 1
+    keep_uvs: bool = False
+    remove_ground_plane: bool = True
+    fill_holes_mm: float = 15.0
+    min_component_fraction: float = 0.01
+    cache_dir: Path | None = None
+    force: bool = False
+
+    def asset_name(self) -> str:
+        """The asset's name: ``--name``, else the output folder's name, as a valid identifier."""
+        raw = self.name or self.out_dir.name or self.scan.stem
+        safe = re.sub(r"[^A-Za-z0-9_]", "_", raw)
+        return safe if safe and not safe[0].isdigit() else f"asset_{safe}"
+
+    def cache_root(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else self.out_dir / ".lifecast" / "cache"
+
+
+@dataclass
+class ProcessResult:
+    """What a finished run produced, for the CLI summary and callers."""
+
+    asset: Path
+    outputs: dict[str, str]
+    qa: dict[str, Any]
+    timings: dict[str, float]
+    cached: dict[str, bool]
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def check_options(opts: ProcessOptions) -> None:
+    """Refuse unusable options before any work starts (exit code 2 in the CLI)."""
+    if not opts.scan.exists():
+        raise InputError("scan file not found", opts.scan)
+    if opts.scan.is_dir():
+        raise InputError("is a directory, expected a scan file", opts.scan)
+    if opts.texture is not None and not opts.texture.is_file():
+        raise InputError("texture image not found", opts.texture)
+    if opts.out_dir.exists() and not opts.out_dir.is_dir():
+        raise InputError("output path exists and is not a directory", opts.out_dir)
+    if not opts.lods or any(n < 4 for n in opts.lods):
+        raise InputError(f"LOD triangle counts must be at least 4, got {list(opts.lods)}")
+    if list(opts.lods) != sorted(opts.lods, reverse=True):
+        raise InputError(f"LOD triangle counts must go from most to fewest, got {list(opts.lods)}")
+    if opts.texture_size < 64 or opts.texture_size > 16384 or opts.texture_size & (opts.texture_size - 1):
+        raise InputError(f"texture size must be a power of two between 64 and 16384, got {opts.texture_size}")
+    if not 1 <= opts.udims <= 100:
+        raise InputError(f"UDIM tile count must be between 1 and 100, got {opts.udims}")
+    if opts.fill_holes_mm < 0:
+        raise InputError(f"hole-filling limit must be >= 0 mm, got {opts.fill_holes_mm}")
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _to_asset_space(mesh: TriMesh, scale: float, up: UpAxis) -> TriMesh:
+    """Scale positions and rotate Z-up to Y-up: ``(x, y, z) -> (x, z, -y)``."""
+    v = np.asarray(mesh.vertices, np.float64) * scale
+    n = mesh.vertex_normals
+    if up == "z":
+        v = np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1)
+        if n is not None:
+            n = np.stack([n[:, 0], n[:, 2], -n[:, 1]], axis=1).astype(np.float32)
+    return mesh.with_(vertices=v.astype(np.float32), vertex_normals=n)
+
+
+def _ingest(ctx: StageContext) -> dict[str, Any]:
+    from lifecast.io import read_scan
+
+    p = ctx.params
+    texture: Path | None = ctx.resources["texture"]
+    ctx.progress(0.0, "reading")
+    scan: Scan = read_scan(
+        ctx.resources["scan"],
+        texture=texture,
+        units=p["units"],
+        up=p["up"],
+        progress=lambda f, m="": ctx.progress(0.6 * f, m),
+    )
+    notes = list(scan.notes)
+    mesh = scan.mesh
+    if mesh.is_point_cloud:
+        from lifecast.geometry.reconstruct import mesh_point_cloud
+
+        ctx.progress(0.6, f"meshing {len(mesh.vertices):,} points")
+        mesh = mesh_point_cloud(
+            mesh.vertices,
+            normals=mesh.vertex_normals,
+            colors=mesh.vertex_colors,
+            progress=lambda f, m="": ctx.progress(0.6 + 0.35 * f, m),
+        )
+        notes.append(f"point cloud of {len(scan.mesh.vertices):,} points meshed to {len(mesh.faces):,} triangles")
+    scale = METERS_PER_UNIT[scan.units] / METERS_PER_UNIT[p["asset_units"]]
+    mesh = _to_asset_space(mesh, scale, scan.up)
+    if scan.up == "z":
+        notes.append("rotated from Z up to Y up")
+    for note in notes:
+        ctx.log(note)
+    ctx.progress(1.0)
+    return {
+        "mesh": mesh,
+        "notes": notes,
+        "summary": {
+            "vertices": len(mesh.vertices),
+            "faces": len(mesh.faces),
+            "scan_units": scan.units,
+            "scan_up": scan.up,
+            "colour": _colour_source(mesh),
+        },
+    }
+
+
+def _colour_source(mesh: TriMesh) -> str:
+    if mesh.texture is not None:
+        return "texture"
+    return "vertex" if mesh.vertex_colors is not None else "none"
+
+
+def _clean(ctx: StageContext) -> dict[str, Any]:
+    from lifecast.geometry import clean_mesh
+
+    p = ctx.params
+    mm_to_units = 0.001 / METERS_PER_UNIT[p["asset_units"]]
+    mesh: TriMesh = ctx.input("ingest", "mesh")
+    cleaned, report = clean_mesh(
+        mesh,
+        units=p["asset_units"],
+        min_component_fraction=p["min_component_fraction"],
+        remove_ground_plane=p["remove_ground_plane"],
+        fill_holes_max_diameter=p["fill_holes_mm"] * mm_to_units,
+        progress=ctx.progress,
+    )
+    if len(cleaned.faces) == 0:
+        raise InputError("nothing is left of the scan after cleaning (every face was degenerate or a floater)")
+    for hole in report.get("holes_left", []):
+        ctx.warn(
+            f"hole left open: {hole.get('edges', '?')} boundary edges, diameter "
+            f"{hole.get('diameter', float('nan')):.2f} {p['asset_units']} (over the {p['fill_holes_mm']} mm limit)"
+        )
+    after = report.get("after", {})
+    return {
+        "mesh": cleaned,
+        "report": report,
+        "summary": {
+            "faces_before": report.get("before", {}).get("faces"),
+            "faces_after": after.get("faces"),
+            "holes_left": len(report.get("holes_left", [])),
+            "components": after.get("components", {}).get("count")
+            if isinstance(after.get("components"), dict)
+            else after.get("components"),
+        },
+    }
+
+
+def _lod(ctx: StageContext) -> dict[str, Any]:
+    from lifecast.geometry import build_lods
+
+    mesh: TriMesh = ctx.input("clean", "mesh")
+    lods = build_lods(mesh, tuple(ctx.params["targets"]), progress=ctx.progress)
+    return {"lods": lods, "summary": {"faces": [len(m.faces) for m in lods]}}
+
+
+def _uv(ctx: StageContext) -> dict[str, Any]:
+    from lifecast.uv import texel_density, udim_layout, unwrap
+
+    p = ctx.params
+    lods: list[TriMesh] = ctx.input("lod", "lods")
+    out: list[TriMesh] = []
+    densities = []
+    weights = [float(len(m.faces)) for m in lods]
+    done = 0.0
+    total = sum(weights)
+    for i, mesh in enumerate(lods):
+        size = lod_texture_size(p["texture_size"], i)
+
+        def sub(f: float, m: str = "", _i: int = i, _w: float = weights[i], _d: float = done) -> None:
+            ctx.progress((_d + f * _w) / total, f"LOD{_i}: {m}" if m else f"LOD{_i}")
+
+        if p["keep_uvs"] and mesh.has_uvs:
+            ctx.log(f"LOD{i}: keeping the scan's UVs")
+        else:
+            if p["keep_uvs"]:
+                ctx.warn(f"LOD{i}: --keep-uvs asked, but this level has no UVs to keep; unwrapping")
+            mesh = unwrap(mesh.with_(uvs=None, face_uvs=None), texture_size=size, progress=sub)
+            if p["udims"] > 1:
+                mesh = udim_layout(mesh, p["udims"])
+        out.append(mesh)
+        densities.append(texel_density(mesh, size))
+        done += weights[i]
+    ctx.progress(1.0)
+    return {"lods": out, "texel_density": densities, "summary": {"uv_sets": len(out)}}
+
+
+def lod_texture_size(texture_size: int, lod_index: int) -> int:
+    """Texture size of LOD ``lod_index``: halved per level, never below 512 (or the base size)."""
+    return max(min(MIN_LOD_TEXTURE, texture_size), texture_size >> lod_index)
+
+
+def _texture(ctx: StageContext) -> dict[str, Any]:
+    from lifecast.bake import transfer_albedo, write_png
+
+    p = ctx.params
+    source: TriMesh = ctx.input("clean", "mesh")
+    lods: list[TriMesh] = ctx.input("uv", "lods")
+    if source.vertex_colors is None and source.texture is None:
+        ctx.warn("the scan has no colour (no vertex colours, no texture): the asset gets a plain material")
+        return {"albedo": [None] * len(lods), "maps": None, "summary": {"maps": 0}}
+    name = p["name"]
+    albedo: list[str | None] = []
+    coverage: list[float] = []
+    n = len(lods)
+    for i, mesh in enumerate(lods):
+        size = lod_texture_size(p["texture_size"], i)
+        tiles = transfer_albedo(
+            source,
+            mesh,
+            size=size,
+            progress=lambda f, m="", _i=i, _s=size: ctx.progress((_i + f) / n, f"LOD{_i} {_s}px: {m}"),
+        )
+        stem = f"{name}_lod{i}_albedo"
+        for udim, tile in sorted(tiles.items()):
+            write_png(ctx.files_dir / "maps" / f"{stem}.{udim}.png", tile.image)
+            coverage.append(float(np.mean(tile.coverage)))
+        albedo.append(f"maps/{stem}.<UDIM>.png" if len(tiles) > 1 or p["udims"] > 1 else f"maps/{stem}.1001.png")
+    ctx.progress(1.0)
+    return {
+        "albedo": albedo,
+        "maps": StageFile("maps", ctx.files_dir),
+        "summary": {"maps": len(coverage), "coverage_mean": round(float(np.mean(coverage)), 4) if coverage else 0.0},
+    }
+
+
+def _export(ctx: StageContext) -> dict[str, Any]:
+    from lifecast.usd import export_asset, validate_asset
+
+    p = ctx.params
+    lods: list[TriMesh] = ctx.input("uv", "lods")
+    albedo: list[str | None] = ctx.input("texture", "albedo")
+    asset_dir = ctx.files_dir / "asset"
+    maps: StageFile | None = ctx.input("texture", "maps")
+    if maps is not None and maps.path.is_dir():
+        shutil.copytree(maps.path, asset_dir / "maps")
+    ctx.progress(0.2, "writing USD")
+    files = export_asset(
+        asset_dir,
+        p["name"],
+        lods,
+        albedo=albedo,
+        meters_per_unit=METERS_PER_UNIT[p["asset_units"]],
+        up_axis="Y",
+        provenance=p["provenance"],
+    )
+    ctx.progress(0.8, "validating")
+    errors = validate_asset(files.root)
+    if errors:
+        raise RuntimeError("exported asset does not validate: " + "; ".join(errors[:5]))
+    ctx.progress(1.0)
+    return {
+        "asset_dir": StageFile("asset", ctx.files_dir),
+        "summary": {"lods": len(lods), "validation_errors": 0},
+    }
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def build_stages(opts: ProcessOptions, scan_hash: str, texture_hash: str) -> list[Stage]:
+    """The job's stages with their parameters and keys; pure, does no work."""
+    name = opts.asset_name()
+    ingest = Stage(
+        "ingest",
+        _ingest,
+        version="1",
+        params={"units": opts.units, "up": opts.up, "asset_units": opts.asset_units},
+        # The files' contents, not their paths, decide whether ingest reruns.
+        input_key=combine(scan_hash, texture_hash),
+        resources={"scan": opts.scan, "texture": opts.texture},
+    )
+    clean = Stage(
+        "clean",
+        _clean,
+        version="1",
+        deps=("ingest",),
+        params={
+            "asset_units": opts.asset_units,
+            "min_component_fraction": opts.min_component_fraction,
+            "remove_ground_plane": opts.remove_ground_plane,
+            "fill_holes_mm": opts.fill_holes_mm,
+        },
+    )
+    lod = Stage("lod", _lod, version="1", deps=("clean",), params={"targets": list(opts.lods)})
+    uv = Stage(
+        "uv",
+        _uv,
+        version="1",
+        deps=("lod",),
+        params={"texture_size": opts.texture_size, "udims": opts.udims, "keep_uvs": opts.keep_uvs},
+    )
+    texture = Stage(
+        "texture",
+        _texture,
+        version="1",
+        deps=("clean", "uv"),
+        params={"texture_size": opts.texture_size, "udims": opts.udims, "name": name},
+    )
+    provenance = {
+        "lifecast_version": lifecast.__version__,
+        "subject_id": opts.subject or "",
+        "inputs": {"scan": {"file": opts.scan.name, "sha256": scan_hash}}
+        | ({"texture": {"file": opts.texture.name, "sha256": texture_hash}} if opts.texture else {}),
+        "parameters": {
+            "units": opts.units or "",
+            "up": opts.up or "",
+            "asset_units": opts.asset_units,
+            "lods": list(opts.lods),
+            "texture_size": opts.texture_size,
+            "udims": opts.udims,
+            "keep_uvs": opts.keep_uvs,
+            "remove_ground_plane": opts.remove_ground_plane,
+            "fill_holes_mm": opts.fill_holes_mm,
+            "min_component_fraction": opts.min_component_fraction,
+        },
+    }
+    export = Stage(
+        "export",
+        _export,
+        version="1",
+        deps=("uv", "texture"),
+        params={"name": name, "asset_units": opts.asset_units, "provenance": provenance},
+    )
+    return [ingest, clean, lod, uv, texture, export]
+
+
+def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> ProcessResult:
+    """Run the whole job and publish the asset into ``opts.out_dir``.
+
+    Raises :class:`~lifecast.errors.InputError` for unusable input (nothing is
+    written then) and :class:`~lifecast.pipeline.runner.StageFailedError` for bugs.
+    """
+    sink = events if events is not None else NullSink()
+    check_options(opts)
+    scan_hash = hash_file(opts.scan)
+    texture_hash = hash_file(opts.texture) if opts.texture else ""
+    stages = build_stages(opts, scan_hash, texture_hash)
+    sink.emit(Event("run_start", {"command": "process", "version": lifecast.__version__, "stages": list(STAGE_NAMES)}))
+    runner = Runner(opts.cache_root(), sink, force=opts.force)
+    results = runner.run(stages)
+    asset_dir: StageFile = results["export"]["asset_dir"]
+    report = {
+        **results["clean"]["report"],
+        "ingest_notes": results["ingest"]["notes"],
+        "texel_density": results["uv"]["texel_density"],
+    }
+    outputs = publish(asset_dir.path, opts.out_dir, report, sink)
+    return ProcessResult(
+        asset=opts.out_dir / "asset.usda",
+        outputs=outputs,
+        qa=report,
+        timings=dict(runner.timings),
+        cached=dict(runner.cached),
+        notes=list(results["ingest"]["notes"]),
+    )
+
+
+def publish(asset_dir: Path, out_dir: Path, qa: Mapping[str, Any], events: EventSink) -> dict[str, str]:
+    """Copy a finished asset into ``out_dir``: every file via temp + rename, ``asset.usda`` last.
+
+    A reader of ``out_dir/asset.usda`` therefore only ever sees complete layers
+    and textures from this run or the previous one.
+    """
+    import json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = sorted(p for p in asset_dir.rglob("*") if p.is_file())
+    files.sort(key=lambda p: p.name == "asset.usda")
+    outputs: dict[str, str] = {}
+    for src in files:
+        rel = src.relative_to(asset_dir)
+        dst = out_dir / rel
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
+        kind = "usd" if src.suffix in (".usda", ".usdc") else "texture" if src.suffix in (".png", ".exr") else "file"
+        events.emit(Event("artifact", {"stage": "export", "path": str(dst), "kind": kind}))
+        outputs[str(rel)] = str(dst)
+    qa_path = out_dir / "qa_report.json"
+    with atomic_path(qa_path) as tmp:
+        tmp.write_text(json.dumps(qa, indent=1, default=_json_plain))
+    events.emit(Event("artifact", {"stage": "clean", "path": str(qa_path), "kind": "report"}))
+    outputs["qa_report.json"] = str(qa_path)
+    _remove_stale_maps(out_dir, {str(p.relative_to(asset_dir)) for p in files})
+    return outputs
+
+
+def _remove_stale_maps(out_dir: Path, current: set[str]) -> None:
+    """Drop textures a previous run left in ``maps/`` that this asset no longer uses."""
+    maps = out_dir / "maps"
+    if not maps.is_dir():
+        return
+    for p in maps.iterdir():
+        if p.is_file() and str(p.relative_to(out_dir)) not in current:
+            p.unlink()
+
+
+def _json_plain(obj: object) -> object:
+    if hasattr(obj, "item"):
+        return obj.item()  # type: ignore[no-any-return, attr-defined]
+    if hasattr(obj, "tolist"):
+        return obj.tolist()  # type: ignore[no-any-return, attr-defined]
+    return str(obj)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024.0 if sys.platform != "darwin" else kb / (1024.0 * 1024.0)
+
+
+def options_dict(opts: ProcessOptions) -> dict[str, Any]:
+    """Options as plain JSON-able values (for logs and reports)."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
+
+
+__all__ = [
+    "STAGE_NAMES",
+    "ProcessOptions",
+    "ProcessResult",
+    "build_stages",
+    "check_options",
+    "lod_texture_size",
+    "options_dict",
+    "peak_rss_mb",
+    "process_scan",
+    "publish",
+]
