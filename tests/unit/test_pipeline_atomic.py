@@ -58,3 +58,17 @@ def test_array_hash_sees_dtype_shape_and_bytes() -> None:
     assert hash_arrays({"a": a}) != hash_arrays({"a": a.astype(np.float64)})
     assert hash_arrays({"a": a}) != hash_arrays({"a": a.reshape(2, 3)})
     assert hash_arrays({"a": a}) != hash_arrays({"b": a})
+
+
+def test_atomic_files_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "f").write_text("y")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

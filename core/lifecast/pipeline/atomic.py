@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+
+@functools.cache
+def _umask() -> int:
+    """The process umask, read once (reading it means setting it, which would race with other threads)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -23,6 +32,8 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes 0600 files; a renamed-into-place file must be readable like any other on a studio share.
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield tmp
         os.replace(tmp, final)
@@ -48,6 +59,7 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         try:
