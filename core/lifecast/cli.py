@@ -47,7 +47,7 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--texture", type=Path, help="colour image for a mesh whose file names none (OBJ without MTL)")
     p.add_argument("--subject", help="id of the scanned person (recorded in the asset's provenance)")
     p.add_argument("--name", help="asset name (default: the output folder's name)")
-    p.add_argument("--units", choices=("mm", "cm", "m"), help="units the scan is in (default: from the file, or guessed)")
+    p.add_argument("--units", choices=("mm", "cm", "m"), help="the scan's units (default: from the file, or guessed)")
     p.add_argument("--up", choices=("y", "z"), help="the scan's up axis (default: from the file, or y)")
     p.add_argument("--asset-units", choices=("mm", "cm", "m"), default="cm", help="units of the USD asset (default cm)")
     p.add_argument(
