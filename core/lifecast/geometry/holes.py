@@ -1,0 +1,229 @@
+"""Holes: find the boundary loops of a mesh, measure them, and close the small ones.
+
+A *hole* here is a connected set of boundary edges (edges used by a single
+face). Loops that touch at a vertex form one hole. Small holes are closed
+with a fan of triangles around a new vertex at the loop's centroid: robust
+for the roughly convex, slightly curved holes a scan leaves (missed pores,
+occluded pockets), and it needs no ordering of the loop, so it is vectorised
+over all holes at once. Large openings (a neck cut, the bottom of a bust) are
+measured and left open for an artist to decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lifecast.geometry.topology import directed_edges, edge_components, edge_table
+
+#: Loops with more vertices than this have their diameter estimated from a
+#: subsample of this many vertices (exact for smaller loops).
+_DIAMETER_SAMPLE = 2048
+
+
+@dataclass(frozen=True)
+class Holes:
+    """The boundary of a mesh, grouped into holes.
+
+    Attributes
+    ----------
+    sides
+        ``(b, 2) int64`` directed boundary edges, oriented as in their face.
+    side_faces
+        ``(b,) int64`` the face each boundary edge belongs to.
+    side_corners
+        ``(b,) int64`` which corner (0, 1, 2) of that face the edge starts at.
+    labels
+        ``(b,) int64`` hole of each boundary edge, ``0 .. count - 1``.
+    edges
+        ``(count,) int64`` number of edges in each hole.
+    perimeter
+        ``(count,) float64`` summed edge length of each hole.
+    diameter
+        ``(count,) float64`` largest distance between two vertices of each hole.
+    closed
+        ``(count,) bool`` whether each hole's edges form closed cycles; an open
+        chain (left where a non-manifold repair cut faces away) cannot be filled.
+    """
+
+    sides: NDArray[np.int64]
+    side_faces: NDArray[np.int64]
+    side_corners: NDArray[np.int64]
+    labels: NDArray[np.int64]
+    edges: NDArray[np.int64]
+    perimeter: NDArray[np.float64]
+    diameter: NDArray[np.float64]
+    closed: NDArray[np.bool_]
+
+    @property
+    def count(self) -> int:
+        return len(self.edges)
+
+    def summary(self, order: NDArray[np.int64] | None = None) -> list[dict[str, float | int]]:
+        """JSON-able ``{edges, perimeter, diameter, closed}`` per hole, largest diameter first."""
+        if order is None:
+            order = np.argsort(-self.diameter, kind="stable")
+        return [
+            {
+                "edges": int(self.edges[i]),
+                "perimeter": float(self.perimeter[i]),
+                "diameter": float(self.diameter[i]),
+                "closed": bool(self.closed[i]),
+            }
+            for i in order
+        ]
+
+
+def find_holes(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> Holes:
+    """Find and measure the holes of a triangle mesh.
+
+    Parameters
+    ----------
+    vertices
+        ``(n, 3)`` float positions.
+    faces
+        ``(m, 3)`` integer corner indices.
+
+    Returns
+    -------
+    Holes
+        The boundary edges grouped into holes, with sizes in the mesh's units.
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    m = len(f)
+    table = edge_table(f)
+    side_ids = np.flatnonzero(table.counts[table.side_to_edge] == 1) if m else np.zeros(0, np.int64)
+    sides = directed_edges(f)[side_ids]
+    labels = edge_components(sides, len(v))
+    count = int(labels.max()) + 1 if len(labels) else 0
+    lengths = np.linalg.norm(v[sides[:, 0]] - v[sides[:, 1]], axis=1)
+    perimeter = np.bincount(labels, weights=lengths, minlength=count).astype(np.float64)
+    n_edges = np.bincount(labels, minlength=count).astype(np.int64)
+    diameter = _loop_diameters(v, np.concatenate([sides[:, 0], sides[:, 1]]), np.tile(labels, 2), count)
+    closed = _closed_loops(sides, labels, count, len(v))
+    return Holes(
+        sides=sides,
+        side_faces=side_ids % max(m, 1),
+        side_corners=side_ids // max(m, 1),
+        labels=labels,
+        edges=n_edges,
+        perimeter=perimeter,
+        diameter=diameter,
+        closed=closed,
+    )
+
+
+def _closed_loops(
+    sides: NDArray[np.int64], labels: NDArray[np.int64], count: int, n_vertices: int
+) -> NDArray[np.bool_]:
+    """Holes whose every vertex starts as many boundary edges as it ends (closed cycles)."""
+    if count == 0:
+        return np.zeros(0, bool)
+    balance = np.bincount(sides[:, 0], minlength=n_vertices) - np.bincount(sides[:, 1], minlength=n_vertices)
+    unbalanced = balance[sides].any(axis=1)
+    return np.bincount(labels, weights=unbalanced, minlength=count) == 0
+
+
+def _loop_diameters(
+    v: NDArray[np.float64], loop_vertices: NDArray[np.int64], labels: NDArray[np.int64], count: int
+) -> NDArray[np.float64]:
+    """Largest pairwise vertex distance per hole (one start vertex per boundary edge)."""
+    diameter = np.zeros(count, np.float64)
+    if count == 0:
+        return diameter
+    order = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[order], np.arange(count + 1))
+    rng = np.random.default_rng(0)
+    # One small matrix per hole; scans have tens to thousands of holes, not millions.
+    for h in range(count):
+        idx = loop_vertices[order[starts[h] : starts[h + 1]]]
+        if len(idx) > _DIAMETER_SAMPLE:
+            idx = rng.choice(idx, _DIAMETER_SAMPLE, replace=False)
+        p = v[idx]
+        d2 = np.sum((p[:, None, :] - p[None, :, :]) ** 2, axis=-1)
+        diameter[h] = float(np.sqrt(d2.max()))
+    return diameter
+
+
+@dataclass(frozen=True)
+class FilledHoles:
+    """The result of :func:`fill_holes`.
+
+    Attributes
+    ----------
+    vertices
+        ``(n + h, 3) float32``: the input vertices, then one centroid per filled hole.
+    faces
+        ``(m + b', 3) int32``: the input faces, then the fan triangles.
+    new_face_sources
+        ``(b',) int64`` for each new face, the input face whose boundary edge it closes
+        (to carry per-corner attributes such as UVs).
+    new_face_side_corners
+        ``(b',) int64`` the corner (0, 1, 2) of that input face where the closed edge starts.
+    new_face_hole
+        ``(b',) int64`` for each new face, its centroid vertex's index minus ``n``.
+    new_vertex_loops
+        ``(h,) int64`` the hole (index into the measured :class:`Holes`) of each new vertex.
+    """
+
+    vertices: NDArray[np.float32]
+    faces: NDArray[np.int32]
+    new_face_sources: NDArray[np.int64]
+    new_face_side_corners: NDArray[np.int64]
+    new_face_hole: NDArray[np.int64]
+    new_vertex_loops: NDArray[np.int64]
+
+
+def fill_holes(
+    vertices: NDArray[np.floating], faces: NDArray[np.integer], holes: Holes, fill: NDArray[np.bool_]
+) -> FilledHoles:
+    """Close the chosen holes with a fan of triangles around each hole's centroid.
+
+    The new triangles are oriented to agree with their neighbours: the boundary
+    edge ``(a, b)`` of a face becomes the edge ``(b, a)`` of the new triangle
+    ``(b, a, centroid)``.
+
+    Parameters
+    ----------
+    vertices
+        ``(n, 3)`` float positions.
+    faces
+        ``(m, 3)`` integer corner indices.
+    holes
+        The mesh's holes, from :func:`find_holes` on the same arrays.
+    fill
+        ``(holes.count,) bool``, which holes to close; only closed ones (``holes.closed``) can be.
+
+    Returns
+    -------
+    FilledHoles
+    """
+    v = np.asarray(vertices, dtype=np.float32)
+    f = np.asarray(faces, dtype=np.int32)
+    n = len(v)
+    if np.any(fill & ~holes.closed):
+        raise ValueError("only closed boundary loops can be filled")
+    chosen = np.flatnonzero(fill)
+    new_index = np.full(holes.count, -1, np.int64)
+    new_index[chosen] = np.arange(len(chosen))
+    side_mask = fill[holes.labels] if holes.count else np.zeros(0, bool)
+    sides = holes.sides[side_mask]
+    side_labels = holes.labels[side_mask]
+    # Centroid of each chosen hole: mean of its edges' start vertices (each loop
+    # vertex starts exactly one boundary edge when the loop is simple).
+    start = v[sides[:, 0]].astype(np.float64)
+    sums = np.stack([np.bincount(side_labels, weights=start[:, j], minlength=holes.count) for j in range(3)], 1)
+    centroids = sums[chosen] / np.maximum(holes.edges[chosen], 1)[:, None]
+    centre = n + new_index[side_labels]
+    fan = np.stack([sides[:, 1], sides[:, 0], centre], axis=1).astype(np.int32)
+    return FilledHoles(
+        vertices=np.concatenate([v, centroids.astype(np.float32)]),
+        faces=np.concatenate([f, fan]),
+        new_face_sources=holes.side_faces[side_mask],
+        new_face_side_corners=holes.side_corners[side_mask],
+        new_face_hole=new_index[side_labels],
+        new_vertex_loops=chosen.astype(np.int64),
+    )
