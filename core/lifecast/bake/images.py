@@ -1,0 +1,40 @@
+"""Writing texture images: PNG, atomically (no reader ever sees half a file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lifecast.pipeline.atomic import atomic_path
+
+
+def write_png(path: Path, image: NDArray[np.uint8] | NDArray[np.uint16]) -> None:
+    """Write an 8- or 16-bit PNG through a temporary file in the same folder, then rename it.
+
+    Parameters
+    ----------
+    path
+        Destination ``.png`` path; parent folders are created.
+    image
+        ``(h, w)`` grey, ``(h, w, 3)`` RGB or ``(h, w, 4)`` RGBA, ``uint8`` or ``uint16``.
+    """
+    import cv2
+
+    pixels: NDArray[Any] = np.ascontiguousarray(image)
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"PNG images must be uint8 or uint16, got {pixels.dtype}")
+    if pixels.ndim == 3 and pixels.shape[2] == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    elif pixels.ndim == 3 and pixels.shape[2] == 4:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
+    elif pixels.ndim != 2:
+        raise ValueError(f"image must be (h, w), (h, w, 3) or (h, w, 4), got {pixels.shape}")
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"write_png writes .png files, got {path.name}")
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), pixels):
+            raise OSError(f"could not write {path}")

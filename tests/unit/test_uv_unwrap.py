@@ -1,0 +1,123 @@
+"""lifecast.uv.unwrap: xatlas atlases that keep the mesh, its face order and a gutter between charts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lifecast.bake.rasterize import iter_candidates
+from lifecast.errors import InputError
+from lifecast.mesh import TriMesh, empty_faces
+from lifecast.uv import default_padding_px, unwrap, unwrap_arrays, uv_charts
+from lifecast.uv.charts import face_areas_uv
+from lifecast.uv.unwrap import check_face_order
+from tests.conftest import icosphere
+
+
+def irregular_sphere(seed: int = 0) -> TriMesh:
+    """An icosphere whose vertices are pushed around so triangles differ in shape and size."""
+    mesh = icosphere(3)
+    rng = np.random.default_rng(seed)
+    v = mesh.vertices + rng.normal(0.0, 0.012, mesh.vertices.shape).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v *= np.array([1.0, 1.6, 0.8], np.float32)
+    return TriMesh(v.astype(np.float32), mesh.faces)
+
+
+@pytest.fixture(scope="module")
+def unwrapped() -> tuple[TriMesh, TriMesh]:
+    mesh = irregular_sphere()
+    return mesh, unwrap(mesh, texture_size=512)
+
+
+def edge_shape(points: np.ndarray) -> np.ndarray:
+    """Per-face edge lengths, each row scaled to sum to 1: ``(m, 3, d)`` corners -> ``(m, 3)``."""
+    lengths = np.linalg.norm(points[:, [1, 2, 0]] - points[:, [0, 1, 2]], axis=2)
+    return lengths / lengths.sum(axis=1, keepdims=True)
+
+
+def test_keeps_vertices_faces_and_face_order(unwrapped: tuple[TriMesh, TriMesh]) -> None:
+    mesh, out = unwrapped
+    np.testing.assert_array_equal(out.vertices, mesh.vertices)
+    np.testing.assert_array_equal(out.faces, mesh.faces)
+    assert out.uvs is not None and out.face_uvs is not None
+    assert out.uvs.dtype == np.float32 and out.face_uvs.dtype == np.int32
+    assert out.face_uvs.shape == mesh.faces.shape
+    # xatlas' charts are nearly conformal, so each UV triangle has its own 3D triangle's shape.
+    # Were faces reordered, UV and 3D triangles would be paired at random.
+    err = np.abs(edge_shape(out.uvs[out.face_uvs]) - edge_shape(mesh.vertices[mesh.faces]))
+    shuffled = np.abs(edge_shape(out.uvs[out.face_uvs][::-1]) - edge_shape(mesh.vertices[mesh.faces]))
+    assert np.median(err) < 0.01
+    assert np.median(shuffled) > 3 * np.median(err)
+
+
+def test_uvs_lie_in_the_unit_square(unwrapped: tuple[TriMesh, TriMesh]) -> None:
+    _, out = unwrapped
+    assert out.uvs is not None
+    assert out.uvs.min() >= 0.0 and out.uvs.max() <= 1.0
+
+
+def test_charts_do_not_overlap_even_conservatively(unwrapped: tuple[TriMesh, TriMesh]) -> None:
+    _, out = unwrapped
+    assert out.uvs is not None and out.face_uvs is not None
+    chart = uv_charts(out.face_uvs, len(out.uvs))
+    size = 512
+    owner = np.full(size * size, -1, np.int64)
+    shared = 0
+    for faces, flat, _, _ in iter_candidates(out.uvs[out.face_uvs].astype(np.float64), size, margin_px=0.7):
+        charts = chart[faces]
+        # Several triangles of one chart may claim a texel at their shared edges; two charts never may.
+        first = owner[flat] < 0
+        owner[flat[first]] = charts[first]
+        shared += int(np.count_nonzero(owner[flat] != charts))
+    assert shared == 0
+
+
+def test_strict_coverage_has_no_double_claims(unwrapped: tuple[TriMesh, TriMesh]) -> None:
+    _, out = unwrapped
+    assert out.uvs is not None and out.face_uvs is not None
+    size = 512
+    claims = np.zeros(size * size, np.int64)
+    for _, flat, _, outside in iter_candidates(out.uvs[out.face_uvs].astype(np.float64), size, margin_px=0.0):
+        np.add.at(claims, flat[outside < -1e-4], 1)
+    assert claims.max() == 1
+
+
+def test_default_padding_scales_with_texture_size() -> None:
+    assert default_padding_px(1024) == 4
+    assert default_padding_px(4096) == 8
+    assert default_padding_px(8192) == 16
+
+
+def test_reported_gutter_is_at_least_the_requested_one() -> None:
+    mesh = irregular_sphere(1)
+    result = unwrap_arrays(mesh.vertices, mesh.faces, texture_size=1024, padding_px=4)
+    assert result.padding_px >= 4.0
+    assert result.chart_count >= 1
+    assert max(result.atlas_size) >= 1024
+
+
+def test_face_order_check_rejects_a_permutation() -> None:
+    faces = icosphere(1).faces
+    vmapping = np.arange(faces.max() + 1)
+    check_face_order(vmapping, faces, faces)
+    with pytest.raises(RuntimeError):
+        check_face_order(vmapping, faces[::-1], faces)
+
+
+def test_point_cloud_is_an_input_error() -> None:
+    with pytest.raises(InputError):
+        unwrap(TriMesh(np.zeros((4, 3), np.float32), empty_faces()))
+
+
+def test_degenerate_faces_keep_their_place() -> None:
+    sphere = icosphere(2)
+    n = len(sphere.vertices)
+    vertices = np.concatenate([sphere.vertices, [[0, 0, 0], [1e-3, 0, 0], [2e-3, 0, 0]]]).astype(np.float32)
+    faces = np.concatenate([sphere.faces[:100], [[0, 0, 1], [n, n + 1, n + 2]], sphere.faces[100:]]).astype(np.int32)
+    out = unwrap(TriMesh(vertices, faces), texture_size=256)
+    assert out.uvs is not None and out.face_uvs is not None
+    np.testing.assert_array_equal(out.faces, faces)
+    uv_area = face_areas_uv(out.uvs, out.face_uvs)
+    assert (uv_area[100:102] < 1e-9).all()  # the degenerate faces get no texture space
+    assert (uv_area[:100] > 0).all() and (uv_area[102:] > 0).all()
