@@ -14,7 +14,12 @@ from lifecast.mesh import TriMesh
 
 
 def keep_faces(mesh: TriMesh, keep: NDArray[np.bool_]) -> TriMesh:
-    """The mesh with only the faces where ``keep`` (``(m,) bool``) is true; vertices untouched."""
+    """The mesh with only the faces where ``keep`` (``(m,) bool``) is true; vertices untouched.
+
+    Returns ``mesh`` itself when every face is kept.
+    """
+    if keep.all():
+        return mesh
     face_uvs = None if mesh.face_uvs is None else np.ascontiguousarray(mesh.face_uvs[keep])
     return mesh.with_(faces=np.ascontiguousarray(mesh.faces[keep]), face_uvs=face_uvs)
 
@@ -28,7 +33,14 @@ def keep_vertices(mesh: TriMesh, keep: NDArray[np.bool_]) -> TriMesh:
         The input mesh.
     keep
         ``(n,) bool`` vertices to keep.
+
+    Returns
+    -------
+    TriMesh
+        ``mesh`` itself when every vertex is kept and the faces are already ``int32``.
     """
+    if keep.all() and np.asarray(mesh.faces).dtype == np.int32:
+        return mesh
     faces_ok: NDArray[np.bool_] = np.all(keep[mesh.faces], axis=1) if len(mesh.faces) else np.zeros(0, bool)
     mesh = keep_faces(mesh, faces_ok)
     new_index = np.cumsum(keep, dtype=np.int64) - 1

@@ -35,10 +35,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.geometry.attributes import compact_uvs, keep_faces, keep_vertices, merge_vertices
-from lifecast.geometry.holes import fill_holes, find_holes
+from lifecast.geometry.holes import fill_holes
 from lifecast.geometry.plane import find_ground_plane
-from lifecast.geometry.qa import check_units, degenerate_face_mask, duplicate_face_mask, qa_report
-from lifecast.geometry.topology import edge_table, face_areas, face_components, unique_rows
+from lifecast.geometry.qa import MeshMeasures, check_units, qa_report
+from lifecast.geometry.topology import unique_rows
 from lifecast.mesh import METERS_PER_UNIT, TriMesh
 from lifecast.pipeline.stage import ProgressFn, no_progress
 
@@ -49,6 +49,13 @@ DEFAULT_FILL_HOLES_MM = 15.0
 MERGE_TOLERANCE = 1e-7
 
 Step = dict[str, Any]
+
+
+def _measures(mesh: TriMesh, measures: MeshMeasures | None) -> MeshMeasures:
+    """``measures`` when it measures ``mesh``'s arrays, else a fresh :class:`MeshMeasures` of them."""
+    if measures is None:
+        return MeshMeasures(mesh.vertices, mesh.faces)
+    return measures.for_arrays(mesh.vertices, mesh.faces)
 
 
 def drop_non_finite_vertices(mesh: TriMesh) -> tuple[TriMesh, Step]:
@@ -83,15 +90,18 @@ def merge_duplicate_vertices(mesh: TriMesh, *, tolerance: float = MERGE_TOLERANC
     return out, {"name": "merge_duplicate_vertices", "merged": len(v) - count}
 
 
-def drop_degenerate_faces(mesh: TriMesh) -> tuple[TriMesh, Step]:
-    """Drop faces with a repeated corner or (near) zero area."""
-    bad = degenerate_face_mask(mesh.vertices, mesh.faces)
+def drop_degenerate_faces(mesh: TriMesh, measures: MeshMeasures | None = None) -> tuple[TriMesh, Step]:
+    """Drop faces with a repeated corner or (near) zero area.
+
+    ``measures`` (of ``mesh``'s arrays) lets this reuse what was already measured.
+    """
+    bad = _measures(mesh, measures).degenerate_faces
     return keep_faces(mesh, ~bad), {"name": "degenerate_faces", "removed": int(bad.sum())}
 
 
-def drop_duplicate_faces(mesh: TriMesh) -> tuple[TriMesh, Step]:
+def drop_duplicate_faces(mesh: TriMesh, measures: MeshMeasures | None = None) -> tuple[TriMesh, Step]:
     """Drop faces whose vertex set repeats an earlier face's (in either winding)."""
-    dup = duplicate_face_mask(mesh.faces)
+    dup = _measures(mesh, measures).duplicate_faces
     return keep_faces(mesh, ~dup), {"name": "duplicate_faces", "removed": int(dup.sum())}
 
 
@@ -103,12 +113,15 @@ def drop_unreferenced_vertices(mesh: TriMesh) -> tuple[TriMesh, Step]:
     return out, {"name": "unreferenced_vertices", "removed": int((~used).sum()), "uvs_removed": uvs_removed}
 
 
-def drop_floaters(mesh: TriMesh, *, min_component_fraction: float) -> tuple[TriMesh, Step]:
+def drop_floaters(
+    mesh: TriMesh, *, min_component_fraction: float, measures: MeshMeasures | None = None
+) -> tuple[TriMesh, Step]:
     """Drop connected pieces with less than ``min_component_fraction`` of the largest piece's area."""
-    count, labels = face_components(mesh.faces, len(mesh.vertices))
+    measured = _measures(mesh, measures)
+    count, labels = measured.components
     if count <= 1:
         return mesh, {"name": "floaters", "removed": 0, "faces_removed": 0}
-    areas = np.bincount(labels, weights=face_areas(mesh.vertices, mesh.faces), minlength=count)
+    areas = np.bincount(labels, weights=measured.areas, minlength=count)
     small = areas < min_component_fraction * areas.max()
     keep = ~small[labels]
     return keep_faces(mesh, keep), {
@@ -132,7 +145,7 @@ def drop_ground_plane(mesh: TriMesh, *, enabled: bool) -> tuple[TriMesh, Step, d
     return keep_faces(mesh, keep), {"name": "ground_plane", "removed": len(plane.faces)}, summary
 
 
-def repair_non_manifold_edges(mesh: TriMesh) -> tuple[TriMesh, Step]:
+def repair_non_manifold_edges(mesh: TriMesh, measures: MeshMeasures | None = None) -> tuple[TriMesh, Step]:
     """Where more than two faces share an edge, keep two of them and drop the rest.
 
     The faces kept are those best attached to the surface: fewest open
@@ -140,13 +153,14 @@ def repair_non_manifold_edges(mesh: TriMesh) -> tuple[TriMesh, Step]:
     sheet it sticks out of, then the largest area.
     """
     m = len(mesh.faces)
-    table = edge_table(mesh.faces)
+    measured = _measures(mesh, measures)
+    table = measured.table
     bad_edges = np.flatnonzero(table.counts > 2)
     if len(bad_edges) == 0:
         return mesh, {"name": "non_manifold_edges", "edges": 0, "faces_removed": 0}
     sides = np.flatnonzero(np.isin(table.side_to_edge, bad_edges))
     side_edge = table.side_to_edge[sides]
-    side_area = face_areas(mesh.vertices, mesh.faces)[sides % m]
+    side_area = measured.areas[sides % m]
     open_sides = (table.counts[table.side_to_edge] == 1).reshape(3, m).sum(axis=0)[sides % m]
     # Group sides by edge, best attached and largest face first; rank within each group.
     order = np.lexsort((-side_area, open_sides, side_edge))
@@ -162,13 +176,15 @@ def repair_non_manifold_edges(mesh: TriMesh) -> tuple[TriMesh, Step]:
     }
 
 
-def close_small_holes(mesh: TriMesh, *, max_diameter: float) -> tuple[TriMesh, Step, list[Any], list[Any]]:
+def close_small_holes(
+    mesh: TriMesh, *, max_diameter: float, measures: MeshMeasures | None = None
+) -> tuple[TriMesh, Step, list[Any], list[Any]]:
     """Fill holes up to ``max_diameter`` across; report filled and left holes, largest first.
 
     New centroid vertices take the mean colour and normal of their loop; with
     UVs, each new vertex gets one new UV at the mean of the loop's corner UVs.
     """
-    holes = find_holes(mesh.vertices, mesh.faces)
+    holes = _measures(mesh, measures).holes
     fill = (holes.diameter <= max_diameter) & holes.closed
     by_size = np.argsort(-holes.diameter, kind="stable")
     filled = holes.summary(by_size[fill[by_size]])
@@ -262,20 +278,24 @@ def clean_mesh(
     check_units(units)
     max_diameter = default_fill_diameter(units) if fill_holes_max_diameter is None else fill_holes_max_diameter
     progress(0.0, "measuring input")
-    before = qa_report(mesh, units)
+    # One MeshMeasures per mesh state: a step that changes nothing returns the
+    # same arrays, so what the report and earlier steps measured is reused.
+    measures = MeshMeasures(mesh.vertices, mesh.faces)
+    before = qa_report(mesh, units, measures=measures)
     ground: dict[str, Any] | None = None
     steps: list[Step] = []
-    simple: list[Callable[[TriMesh], tuple[TriMesh, Step]]] = [
-        drop_non_finite_vertices,
-        merge_duplicate_vertices,
+    simple: list[Callable[[TriMesh, MeshMeasures], tuple[TriMesh, Step]]] = [
+        lambda m, _: drop_non_finite_vertices(m),
+        lambda m, _: merge_duplicate_vertices(m),
         drop_degenerate_faces,
         drop_duplicate_faces,
-        drop_unreferenced_vertices,
-        lambda m: drop_floaters(m, min_component_fraction=min_component_fraction),
+        lambda m, _: drop_unreferenced_vertices(m),
+        lambda m, k: drop_floaters(m, min_component_fraction=min_component_fraction, measures=k),
     ]
     total = len(simple) + 5
     for i, fn in enumerate(simple):
-        mesh, step = fn(mesh)
+        mesh, step = fn(mesh, measures)
+        measures = measures.for_arrays(mesh.vertices, mesh.faces)
         steps.append(step)
         progress((i + 1) / total, step["name"])
 
@@ -284,17 +304,19 @@ def clean_mesh(
     if step["removed"]:
         mesh, step = drop_floaters(mesh, min_component_fraction=min_component_fraction)
         steps.append({**step, "name": "floaters_after_ground_plane"})
+    measures = measures.for_arrays(mesh.vertices, mesh.faces)
     progress((len(simple) + 1) / total, "ground_plane")
 
-    for i, fn2 in enumerate([repair_non_manifold_edges, drop_unreferenced_vertices]):
-        mesh, step = fn2(mesh)
+    for i, fn2 in enumerate([repair_non_manifold_edges, lambda m, _: drop_unreferenced_vertices(m)]):
+        mesh, step = fn2(mesh, measures)
+        measures = measures.for_arrays(mesh.vertices, mesh.faces)
         steps.append(step)
         progress((len(simple) + 2 + i) / total, step["name"])
 
-    mesh, step, holes_filled, holes_left = close_small_holes(mesh, max_diameter=max_diameter)
+    mesh, step, holes_filled, holes_left = close_small_holes(mesh, max_diameter=max_diameter, measures=measures)
     steps.append(step)
     progress((total - 1) / total, "measuring result")
-    after = qa_report(mesh, units)
+    after = qa_report(mesh, units, measures=measures)
     progress(1.0, "done")
     return mesh, {
         "before": before,

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial.distance import pdist
 
-from lifecast.geometry.topology import directed_edges, edge_components, edge_table
+from lifecast.geometry.topology import EdgeTable, directed_edges, edge_components, edge_table
 
 #: Loops with more vertices than this have their diameter estimated from a
 #: subsample of this many vertices (exact for smaller loops).
@@ -76,7 +77,7 @@ class Holes:
         ]
 
 
-def find_holes(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> Holes:
+def find_holes(vertices: NDArray[np.floating], faces: NDArray[np.integer], table: EdgeTable | None = None) -> Holes:
     """Find and measure the holes of a triangle mesh.
 
     Parameters
@@ -85,6 +86,8 @@ def find_holes(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> Ho
         ``(n, 3)`` float positions.
     faces
         ``(m, 3)`` integer corner indices.
+    table
+        ``edge_table(faces)``, when the caller already has it.
 
     Returns
     -------
@@ -94,7 +97,7 @@ def find_holes(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> Ho
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     m = len(f)
-    table = edge_table(f)
+    table = edge_table(f) if table is None else table
     side_ids = np.flatnonzero(table.counts[table.side_to_edge] == 1) if m else np.zeros(0, np.int64)
     sides = directed_edges(f)[side_ids]
     labels = edge_components(sides, len(v))
@@ -130,21 +133,20 @@ def _closed_loops(
 def _loop_diameters(
     v: NDArray[np.float64], loop_vertices: NDArray[np.int64], labels: NDArray[np.int64], count: int
 ) -> NDArray[np.float64]:
-    """Largest pairwise vertex distance per hole (one start vertex per boundary edge)."""
+    """Largest pairwise vertex distance per hole (``loop_vertices``: both ends of each boundary edge)."""
     diameter = np.zeros(count, np.float64)
     if count == 0:
         return diameter
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], np.arange(count + 1))
     rng = np.random.default_rng(0)
-    # One small matrix per hole; scans have tens to thousands of holes, not millions.
+    # One pdist per hole; scans have tens to thousands of holes, not millions.
     for h in range(count):
         idx = loop_vertices[order[starts[h] : starts[h + 1]]]
         if len(idx) > _DIAMETER_SAMPLE:
             idx = rng.choice(idx, _DIAMETER_SAMPLE, replace=False)
-        p = v[idx]
-        d2 = np.sum((p[:, None, :] - p[None, :, :]) ** 2, axis=-1)
-        diameter[h] = float(np.sqrt(d2.max()))
+        if len(idx) > 1:
+            diameter[h] = float(np.sqrt(pdist(v[idx], "sqeuclidean").max()))
     return diameter
 
 

@@ -47,58 +47,96 @@ class EdgeTable:
     Attributes
     ----------
     edges
-        ``(e, 2) int64`` unique undirected edges, each row sorted ascending.
+        ``(e, 2) int64`` unique undirected edges, each row sorted ascending;
+        the rows are in lexicographic order.
     counts
         ``(e,) int64`` number of face sides on each edge (1: boundary, 2: manifold
         interior, >2: non-manifold).
     side_to_edge
         ``(3m,) int64`` index into ``edges`` of every directed face side, in the
         order of :func:`directed_edges`.
+    side_order
+        ``(3m,) int64`` the face sides grouped by edge: the sides of edge ``i``
+        are ``side_order[first_side[i] : first_side[i] + counts[i]]``, in
+        ascending order.
     """
 
     edges: NDArray[np.int64]
     counts: NDArray[np.int64]
     side_to_edge: NDArray[np.int64]
+    side_order: NDArray[np.int64]
+
+    @property
+    def first_side(self) -> NDArray[np.int64]:
+        """``(e,) int64`` position in ``side_order`` of each edge's first side."""
+        return np.cumsum(self.counts) - self.counts
 
 
 def edge_table(faces: NDArray[np.integer]) -> EdgeTable:
-    """Group the face sides of ``faces`` (``(m, 3)``) into unique undirected edges."""
-    sides = np.sort(directed_edges(faces), axis=1)
+    """Group the face sides of ``faces`` (``(m, 3)``) into unique undirected edges.
+
+    One stable sort of an integer key per side; the cost of every other
+    topology query is linear once this table exists, so pass it along.
+    """
+    sides = directed_edges(faces)
     if len(sides) == 0:
-        empty = np.zeros((0, 2), np.int64)
-        return EdgeTable(empty, np.zeros(0, np.int64), np.zeros(0, np.int64))
-    n = int(sides.max()) + 1
-    keys = sides[:, 0] * n + sides[:, 1]
-    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    edges = np.stack([uniq // n, uniq % n], axis=1)
-    return EdgeTable(edges, counts.astype(np.int64), inverse.astype(np.int64))
+        empty = np.zeros(0, np.int64)
+        return EdgeTable(np.zeros((0, 2), np.int64), empty, empty, empty)
+    lo = np.minimum(sides[:, 0], sides[:, 1])
+    hi = np.maximum(sides[:, 0], sides[:, 1])
+    keys = lo * (int(hi.max()) + 1) + hi
+    side_order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[side_order]
+    starts_edge = np.empty(len(keys), bool)
+    starts_edge[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=starts_edge[1:])
+    first_side = np.flatnonzero(starts_edge)
+    counts = np.diff(first_side, append=len(keys))
+    side_to_edge = np.empty(len(keys), np.int64)
+    side_to_edge[side_order] = np.cumsum(starts_edge) - 1
+    first = side_order[first_side]
+    return EdgeTable(np.stack([lo[first], hi[first]], axis=1), counts, side_to_edge, side_order)
 
 
-def boundary_sides(faces: NDArray[np.integer]) -> NDArray[np.int64]:
+def boundary_sides(faces: NDArray[np.integer], table: EdgeTable | None = None) -> NDArray[np.int64]:
     """Directed face sides that no other face shares: the mesh boundary.
+
+    Parameters
+    ----------
+    faces
+        ``(m, 3)`` integer corner indices.
+    table
+        ``edge_table(faces)``, when the caller already has it.
 
     Returns
     -------
     ``(b, 2) int64`` directed edges, oriented as in their face (so a boundary
     loop runs consistently around its hole).
     """
-    table = edge_table(faces)
+    table = edge_table(faces) if table is None else table
     on_boundary = table.counts[table.side_to_edge] == 1
     return directed_edges(faces)[on_boundary]
 
 
-def non_manifold_edges(faces: NDArray[np.integer]) -> NDArray[np.int64]:
-    """Undirected edges used by more than two faces, ``(k, 2) int64``."""
-    table = edge_table(faces)
+def non_manifold_edges(faces: NDArray[np.integer], table: EdgeTable | None = None) -> NDArray[np.int64]:
+    """Undirected edges used by more than two faces, ``(k, 2) int64``.
+
+    ``table`` is ``edge_table(faces)``, when the caller already has it.
+    """
+    table = edge_table(faces) if table is None else table
     return table.edges[table.counts > 2]
 
 
-def non_manifold_vertices(faces: NDArray[np.integer], n_vertices: int) -> NDArray[np.int64]:
+def non_manifold_vertices(
+    faces: NDArray[np.integer], n_vertices: int, table: EdgeTable | None = None
+) -> NDArray[np.int64]:
     """Vertices whose faces do not form a single fan (e.g. two cones touching at a tip).
 
     Each face corner is a graph node; two corners at the same vertex are joined
-    when their faces share an edge through that vertex. A vertex is
-    non-manifold when its corners fall into more than one group.
+    when their faces share a manifold edge (one with exactly two sides) through
+    that vertex. A vertex is non-manifold when its corners fall into more than
+    one group (fan). Every group lies at one vertex, so the fans of a vertex
+    are counted without sorting.
 
     Parameters
     ----------
@@ -106,6 +144,8 @@ def non_manifold_vertices(faces: NDArray[np.integer], n_vertices: int) -> NDArra
         ``(m, 3)`` integer corner indices.
     n_vertices
         Number of vertices ``n``.
+    table
+        ``edge_table(faces)``, when the caller already has it.
 
     Returns
     -------
@@ -115,35 +155,35 @@ def non_manifold_vertices(faces: NDArray[np.integer], n_vertices: int) -> NDArra
     m = len(f)
     if m == 0:
         return np.zeros(0, np.int64)
-    table = edge_table(f)
-    # Corner ids: corner k of face fi is node k * m + fi. Side k of face fi runs
-    # from corner k to corner (k + 1) % 3.
+    table = edge_table(f) if table is None else table
+    # Corner k of face fi is node k * m + fi, the start of side k * m + fi; that
+    # side ends at corner ((k + 1) % 3) * m + fi, and the side ending at corner
+    # k * m + fi is side ((k + 2) % 3) * m + fi.
     side_ids = np.arange(3 * m)
-    side_face = side_ids % m
-    side_k = side_ids // m
-    start_corner = side_k * m + side_face
-    end_corner = ((side_k + 1) % 3) * m + side_face
-    start_vertex = f[side_face, side_k]
-    # Pair up the sides of manifold interior edges (exactly two sides).
-    interior = table.counts[table.side_to_edge] == 2
-    order = np.argsort(table.side_to_edge[interior], kind="stable")
-    ids = side_ids[interior][order]
-    first, second = ids[0::2], ids[1::2]
-    # Match corners by vertex: the start of one side sits at the same vertex as
-    # either the start or the end of the other side (depending on orientation).
-    same_start = start_vertex[first] == start_vertex[second]
-    a1 = start_corner[first]
-    a2 = np.where(same_start, start_corner[second], end_corner[second])
-    b1 = end_corner[first]
-    b2 = np.where(same_start, end_corner[second], start_corner[second])
-    rows = np.concatenate([a1, b1])
-    cols = np.concatenate([a2, b2])
-    graph = sparse.coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(3 * m, 3 * m))
-    _, labels = csgraph.connected_components(graph, directed=False)
-    corner_vertex = f.T.ravel()  # corner k * m + fi -> f[fi, k]
-    first, _ = unique_rows(np.stack([corner_vertex, labels], axis=1))
-    fans = np.bincount(corner_vertex[first], minlength=n_vertices)
-    return np.flatnonzero(fans > 1).astype(np.int64)
+    end_corner = (side_ids + m) % (3 * m)
+    side_ending_at = (side_ids + 2 * m) % (3 * m)
+    start_vertex = f.T.ravel()
+    # The other side of every manifold interior edge; a side without one is its own partner.
+    paired = table.first_side[table.counts == 2]
+    first, second = table.side_order[paired], table.side_order[paired + 1]
+    partner = side_ids.copy()
+    partner[first], partner[second] = second, first
+    # The partner face's corners at this side's start and end vertex (they swap
+    # when the two faces run along the edge in opposite directions).
+    same_direction = start_vertex[partner] == start_vertex
+    at_start = np.where(same_direction, partner, end_corner[partner])
+    at_end = np.where(same_direction, end_corner[partner], partner)
+    # Each corner is joined through the side leaving it and the side entering
+    # it: two neighbours per node (itself where a side has no partner).
+    neighbours = np.stack([at_start, at_end[side_ending_at]], axis=1).ravel()
+    graph = sparse.csr_matrix((np.ones(6 * m), neighbours, np.arange(0, 6 * m + 1, 2)), shape=(3 * m, 3 * m))
+    # Every join is listed from both of its corners, so the graph is symmetric and
+    # its strong components are its connected components (no transpose needed).
+    n_fans, fan = csgraph.connected_components(graph, directed=True, connection="strong")
+    fan_vertex = np.empty(n_fans, np.int64)
+    fan_vertex[fan] = start_vertex
+    fans_per_vertex = np.bincount(fan_vertex, minlength=n_vertices)
+    return np.flatnonzero(fans_per_vertex > 1).astype(np.int64)
 
 
 def face_areas(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:
@@ -152,7 +192,8 @@ def face_areas(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> ND
     f = np.asarray(faces, dtype=np.int64)
     if len(f) == 0:
         return np.zeros(0, np.float64)
-    cross = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    corners = v[f]  # (m, 3, 3): one gather, cheaper than three column gathers
+    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     return 0.5 * np.linalg.norm(cross, axis=1)
 
 
@@ -185,12 +226,9 @@ def face_components(faces: NDArray[np.integer], n_vertices: int) -> tuple[int, N
     f = np.asarray(faces, dtype=np.int64)
     if len(f) == 0:
         return 0, np.zeros(0, np.int64)
-    rows = np.concatenate([f[:, 0], f[:, 1]])
-    cols = np.concatenate([f[:, 1], f[:, 2]])
-    graph = sparse.coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n_vertices, n_vertices))
-    _, vertex_labels = csgraph.connected_components(graph, directed=False)
-    _, labels = np.unique(vertex_labels[f[:, 0]], return_inverse=True)
-    return int(labels.max()) + 1, labels.astype(np.int64)
+    vertex_labels = _vertex_components(f[:, 0:2].ravel(), f[:, 1:3].ravel(), n_vertices)
+    labels = _renumber_densely(vertex_labels[f[:, 0]])
+    return int(labels.max()) + 1, labels
 
 
 def edge_components(edges: NDArray[np.integer], n_vertices: int) -> NDArray[np.int64]:
@@ -201,10 +239,23 @@ def edge_components(edges: NDArray[np.integer], n_vertices: int) -> NDArray[np.i
     e = np.asarray(edges, dtype=np.int64)
     if len(e) == 0:
         return np.zeros(0, np.int64)
-    graph = sparse.coo_matrix((np.ones(len(e), np.int8), (e[:, 0], e[:, 1])), shape=(n_vertices, n_vertices))
-    _, vertex_labels = csgraph.connected_components(graph, directed=False)
-    _, labels = np.unique(vertex_labels[e[:, 0]], return_inverse=True)
-    return labels.astype(np.int64)
+    vertex_labels = _vertex_components(e[:, 0], e[:, 1], n_vertices)
+    return _renumber_densely(vertex_labels[e[:, 0]])
+
+
+def _vertex_components(rows: NDArray[np.int64], cols: NDArray[np.int64], n_vertices: int) -> NDArray[np.int32]:
+    """``(n,) int32`` connected-component label of each vertex of the graph with edges ``rows[i]-cols[i]``."""
+    # float64 weights: the dtype csgraph works in, so it does not convert a copy.
+    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_vertices, n_vertices))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    return labels
+
+
+def _renumber_densely(labels: NDArray[np.integer]) -> NDArray[np.int64]:
+    """Renumber ``labels`` to ``0 .. k - 1`` keeping their order (``np.unique``'s inverse, without sorting)."""
+    present = np.zeros(int(labels.max()) + 1, bool)
+    present[labels] = True
+    return (np.cumsum(present) - 1)[labels]
 
 
 def unique_rows(rows: NDArray[np.integer]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -229,11 +280,12 @@ def unique_rows(rows: NDArray[np.integer]) -> tuple[NDArray[np.int64], NDArray[n
     sorted_rows = a[order]
     starts = np.ones(len(a), bool)
     starts[1:] = np.any(sorted_rows[1:] != sorted_rows[:-1], axis=1)
-    group_sorted = np.cumsum(starts) - 1
     group = np.empty(len(a), np.int64)
-    group[order] = group_sorted
+    group[order] = np.cumsum(starts) - 1
     # lexsort is stable, so the first row of each sorted group is its first occurrence.
     first_of_group = order[starts]
-    rank = np.empty(len(first_of_group), np.int64)
-    rank[np.argsort(first_of_group, kind="stable")] = np.arange(len(first_of_group))
-    return np.sort(first_of_group), rank[group]
+    is_first = np.zeros(len(a), bool)
+    is_first[first_of_group] = True
+    # Number the groups by first occurrence: a group's rank is how many first occurrences precede its own.
+    rank = (np.cumsum(is_first) - 1)[first_of_group]
+    return np.flatnonzero(is_first), rank[group]

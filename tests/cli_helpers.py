@@ -1,0 +1,29 @@
+"""Running the real CLI in a subprocess, as artists, panels and farm tasks do."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lifecast.worker.events import Event, parse_event
+
+
+def run_cli(*args: str | Path, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``lifecast ARGS...`` with this interpreter; returns the finished process (text mode)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("LIFECAST_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "lifecast.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def events_of(stdout: str) -> list[Event]:
+    """The protocol events in a ``--json`` run's stdout."""
+    return [e for e in (parse_event(line) for line in stdout.splitlines()) if e is not None]

@@ -1,0 +1,136 @@
+"""The main job on the bundled sample scan, through the real CLI, as a panel or farm task runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lifecast.pipeline.hashing import hash_file
+from lifecast.pipeline.scan_to_asset import STAGE_NAMES
+from lifecast.usd import validate_asset
+from lifecast.worker.events import parse_event
+from tests.cli_helpers import events_of, run_cli
+
+SMALL = ("--lods", "20000,5000,1000", "--texture-size", "512")
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory, sample_scan: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    out = tmp_path_factory.mktemp("sample") / "head"
+    proc = run_cli("process", sample_scan, "-o", out, "--json", "--subject", "anny-sample", *SMALL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc
+
+
+def test_json_stream_walks_every_stage_in_order(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    _, proc = first_run
+    events = events_of(proc.stdout)
+    assert events[0].type == "run_start"
+    starts = [e.data["stage"] for e in events if e.type == "stage_start"]
+    assert tuple(starts) == STAGE_NAMES
+    assert all(not e.data["cached"] for e in events if e.type == "stage_end")
+    assert any(e.type == "progress" for e in events)
+    artifacts = {Path(e.data["path"]).name for e in events if e.type == "artifact"}
+    assert {"asset.usda", "geo.usdc", "mtl.usdc", "qa_report.json"} <= artifacts
+    assert events[-1].type == "done" and events[-1].data["ok"] is True
+    # Every stdout line is an event: nothing else pollutes the protocol stream.
+    assert all(parse_event(line) is not None for line in proc.stdout.splitlines() if line.strip())
+
+
+def test_the_asset_is_valid_and_says_where_it_came_from(
+    first_run: tuple[Path, subprocess.CompletedProcess[str]], sample_scan: Path
+) -> None:
+    out, _ = first_run
+    asset = out / "asset.usda"
+    assert validate_asset(asset) == []
+    from pxr import Usd, UsdGeom
+
+    stage = Usd.Stage.Open(str(asset))
+    root = stage.GetDefaultPrim()
+    assert Usd.ModelAPI(root).GetKind() == "component"
+    assert UsdGeom.GetStageUpAxis(stage) == "Y"
+    assert UsdGeom.GetStageMetersPerUnit(stage) == pytest.approx(0.01)
+    flat = json.dumps(root.GetCustomData(), default=str)
+    assert "anny-sample" in flat, "subject id in provenance"
+    assert hash_file(sample_scan) in flat, "input hash in provenance"
+    assert '"texture_size": 512' in flat, "stage parameters in provenance"
+    lod = root.GetVariantSets().GetVariantSet("lod")
+    assert lod.GetVariantNames() == ["lod0", "lod1", "lod2"]
+    maps = sorted(p.name for p in (out / "maps").iterdir())
+    assert maps == ["head_lod0_albedo.1001.png", "head_lod1_albedo.1001.png", "head_lod2_albedo.1001.png"]
+
+
+def test_the_sample_is_cleaned_to_one_head_in_centimetres(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    out, _ = first_run
+    qa = json.loads((out / "qa_report.json").read_text())
+    truth = json.loads((Path(__file__).resolve().parents[2] / "sample_scans/anny_head/anny_head_scan.json").read_text())
+    assert qa["before"]["faces"] > qa["after"]["faces"] or qa["after"]["faces"] > 0
+    comps_after = qa["after"]["components"]
+    comps_after = comps_after["count"] if isinstance(comps_after, dict) else comps_after
+    assert comps_after == 1, "floaters and the turntable must be gone"
+    assert qa.get("ground_plane"), "the sample's turntable disc must be found and removed"
+    size = qa["after"]["bbox"]["size"]
+    assert 10 < max(size) < 40, f"a head is 10-40 cm across, got {size} (units {truth.get('units', 'mm')} -> cm)"
+
+
+def test_rerun_is_all_cache_hits(first_run: tuple[Path, subprocess.CompletedProcess[str]], sample_scan: Path) -> None:
+    out, _ = first_run
+    before = (out / "asset.usda").stat().st_mtime_ns
+    proc = run_cli("process", sample_scan, "-o", out, "--json", "--subject", "anny-sample", *SMALL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ends = {e.data["stage"]: e.data["cached"] for e in events_of(proc.stdout) if e.type == "stage_end"}
+    assert ends == dict.fromkeys(STAGE_NAMES, True)
+    assert validate_asset(out / "asset.usda") == []
+    assert (out / "asset.usda").stat().st_mtime_ns >= before
+
+
+def test_changing_texture_size_reruns_only_uv_texture_export(
+    first_run: tuple[Path, subprocess.CompletedProcess[str]], sample_scan: Path
+) -> None:
+    out, _ = first_run
+    args = ("--lods", "20000,5000,1000", "--texture-size", "256")
+    proc = run_cli("process", sample_scan, "-o", out, "--json", "--subject", "anny-sample", *args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ends = {e.data["stage"]: e.data["cached"] for e in events_of(proc.stdout) if e.type == "stage_end"}
+    assert ends == {"ingest": True, "clean": True, "lod": True, "uv": False, "texture": False, "export": False}
+    from PIL import Image
+
+    assert Image.open(out / "maps" / "head_lod0_albedo.1001.png").size == (256, 256)
+
+
+def test_cancel_mid_stage_leaves_nothing_half_written(tmp_path: Path, sample_scan: Path) -> None:
+    out = tmp_path / "cancelled"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lifecast.cli", "process", str(sample_scan), "-o", str(out), "--json", *SMALL],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 300
+    for line in proc.stdout:
+        ev = parse_event(line)
+        if ev is not None and ev.type == "stage_start" and ev.data["stage"] == "uv":
+            break
+        assert time.monotonic() < deadline
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert not (out / "asset.usda").exists()
+    temps = [p for p in out.rglob("*") if ".tmp" in p.name] if out.exists() else []
+    assert temps == [], temps
+    # Finished stages stay cached: the retry starts where the cancel stopped.
+    retry = run_cli("process", sample_scan, "-o", out, "--json", *SMALL)
+    assert retry.returncode == 0, retry.stderr[-2000:]
+    cached = {e.data["stage"]: e.data["cached"] for e in events_of(retry.stdout) if e.type == "stage_end"}
+    assert cached["ingest"] and cached["clean"] and cached["lod"]
+    assert validate_asset(out / "asset.usda") == []
