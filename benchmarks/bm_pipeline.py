@@ -24,10 +24,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dense_scan import dense_scan_path  # noqa: E402
-
-from lifecast.pipeline.scan_to_asset import ProcessOptions, process_scan  # noqa: E402
-from lifecast.worker.events import Event  # noqa: E402
+from dense_scan import dense_scan_path
+from lifecast.pipeline.scan_to_asset import ProcessOptions, process_scan
+from lifecast.worker.events import Event
 
 TARGET_SECONDS = 60.0
 TARGET_PEAK_MB = 4096.0

@@ -48,7 +48,9 @@ def _sample(image: NDArray[np.uint8], uv: NDArray[np.float64]) -> NDArray[np.flo
     return np.asarray(top * (1 - fy) + bottom * fy)
 
 
-def build_dense_scan(subdivisions: int = SUBDIVISIONS) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8]]:
+def build_dense_scan(
+    subdivisions: int = SUBDIVISIONS,
+) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.uint8]]:
     """The dense scan: vertices (n, 3) float32 in mm, faces (m, 3) int32, colours (n, 3) uint8."""
     import trimesh
     from PIL import Image

@@ -18,18 +18,19 @@ from lifecast.usd import validate_asset
 from lifecast.worker.events import parse_event
 from tests.cli_helpers import events_of, run_cli
 
+FirstRun = tuple[Path, subprocess.CompletedProcess[str]]
 SMALL = ("--lods", "20000,5000,1000", "--texture-size", "512")
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory, sample_scan: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def first_run(tmp_path_factory: pytest.TempPathFactory, sample_scan: Path) -> FirstRun:
     out = tmp_path_factory.mktemp("sample") / "head"
     proc = run_cli("process", sample_scan, "-o", out, "--json", "--subject", "anny-sample", *SMALL)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, proc
 
 
-def test_json_stream_walks_every_stage_in_order(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_json_stream_walks_every_stage_in_order(first_run: FirstRun) -> None:
     _, proc = first_run
     events = events_of(proc.stdout)
     assert events[0].type == "run_start"
@@ -44,9 +45,7 @@ def test_json_stream_walks_every_stage_in_order(first_run: tuple[Path, subproces
     assert all(parse_event(line) is not None for line in proc.stdout.splitlines() if line.strip())
 
 
-def test_the_asset_is_valid_and_says_where_it_came_from(
-    first_run: tuple[Path, subprocess.CompletedProcess[str]], sample_scan: Path
-) -> None:
+def test_the_asset_is_valid_and_says_where_it_came_from(first_run: FirstRun, sample_scan: Path) -> None:
     out, _ = first_run
     asset = out / "asset.usda"
     assert validate_asset(asset) == []
@@ -67,20 +66,19 @@ def test_the_asset_is_valid_and_says_where_it_came_from(
     assert maps == ["head_lod0_albedo.1001.png", "head_lod1_albedo.1001.png", "head_lod2_albedo.1001.png"]
 
 
-def test_the_sample_is_cleaned_to_one_head_in_centimetres(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_the_sample_is_cleaned_to_one_head_in_centimetres(first_run: FirstRun) -> None:
     out, _ = first_run
     qa = json.loads((out / "qa_report.json").read_text())
-    truth = json.loads((Path(__file__).resolve().parents[2] / "sample_scans/anny_head/anny_head_scan.json").read_text())
-    assert qa["before"]["faces"] > qa["after"]["faces"] or qa["after"]["faces"] > 0
+    assert qa["before"]["faces"] > qa["after"]["faces"] > 0
     comps_after = qa["after"]["components"]
     comps_after = comps_after["count"] if isinstance(comps_after, dict) else comps_after
     assert comps_after == 1, "floaters and the turntable must be gone"
     assert qa.get("ground_plane"), "the sample's turntable disc must be found and removed"
     size = qa["after"]["bbox"]["size"]
-    assert 10 < max(size) < 40, f"a head is 10-40 cm across, got {size} (units {truth.get('units', 'mm')} -> cm)"
+    assert 10 < max(size) < 40, f"a head is 10-40 cm across, got {size}: the mm scan must arrive in cm"
 
 
-def test_rerun_is_all_cache_hits(first_run: tuple[Path, subprocess.CompletedProcess[str]], sample_scan: Path) -> None:
+def test_rerun_is_all_cache_hits(first_run: FirstRun, sample_scan: Path) -> None:
     out, _ = first_run
     before = (out / "asset.usda").stat().st_mtime_ns
     proc = run_cli("process", sample_scan, "-o", out, "--json", "--subject", "anny-sample", *SMALL)
@@ -91,9 +89,7 @@ def test_rerun_is_all_cache_hits(first_run: tuple[Path, subprocess.CompletedProc
     assert (out / "asset.usda").stat().st_mtime_ns >= before
 
 
-def test_changing_texture_size_reruns_only_uv_texture_export(
-    first_run: tuple[Path, subprocess.CompletedProcess[str]], sample_scan: Path
-) -> None:
+def test_changing_texture_size_reruns_only_uv_texture_export(first_run: FirstRun, sample_scan: Path) -> None:
     out, _ = first_run
     args = ("--lods", "20000,5000,1000", "--texture-size", "256")
     proc = run_cli("process", sample_scan, "-o", out, "--json", "--subject", "anny-sample", *args)
