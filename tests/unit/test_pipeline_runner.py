@@ -150,3 +150,13 @@ def test_a_stage_before_its_dependency_is_refused(tmp_path: Path) -> None:
     stages = chain(Calls())
     with pytest.raises(ValueError, match="dependencies"):
         Runner(tmp_path).run([stages[1]])
+
+
+def test_scaled_progress_maps_a_subtask_onto_a_slice() -> None:
+    from lifecast.pipeline import scaled_progress
+
+    seen: list[tuple[float, str]] = []
+    sub = scaled_progress(lambda f, m="": seen.append((f, m)), 0.5, 0.75, "LOD1: ")
+    sub(0.0, "start")
+    sub(1.0)
+    assert seen == [(0.5, "LOD1: start"), (0.75, "LOD1")]

@@ -90,6 +90,7 @@ class Runner:
         hit = entry.is_dir() and not self.force
         self.events.emit(Event("stage_start", {"stage": stage.name, "cached": hit}))
         t0 = time.perf_counter()
+        values: Mapping[str, Any]
         if hit:
             values = load_values(entry)
             summary = json.loads((entry / "entry.json").read_text()).get("summary", {})

@@ -37,7 +37,7 @@ from lifecast.mesh import METERS_PER_UNIT, Scan, TriMesh, Units, UpAxis
 from lifecast.pipeline.atomic import atomic_path
 from lifecast.pipeline.hashing import combine, hash_file
 from lifecast.pipeline.runner import Runner
-from lifecast.pipeline.stage import Stage, StageContext
+from lifecast.pipeline.stage import Stage, StageContext, scaled_progress
 from lifecast.pipeline.store import StageFile
 from lifecast.worker.events import Event, EventSink, NullSink
 
@@ -143,7 +143,7 @@ def _ingest(ctx: StageContext) -> dict[str, Any]:
         texture=texture,
         units=p["units"],
         up=p["up"],
-        progress=lambda f, m="": ctx.progress(0.6 * f, m),
+        progress=scaled_progress(ctx.progress, 0.0, 0.6),
     )
     notes = list(scan.notes)
     mesh = scan.mesh
@@ -155,7 +155,7 @@ def _ingest(ctx: StageContext) -> dict[str, Any]:
             mesh.vertices,
             normals=mesh.vertex_normals,
             colors=mesh.vertex_colors,
-            progress=lambda f, m="": ctx.progress(0.6 + 0.35 * f, m),
+            progress=scaled_progress(ctx.progress, 0.6, 0.95),
         )
         notes.append(f"point cloud of {len(scan.mesh.vertices):,} points meshed to {len(mesh.faces):,} triangles")
     scale = METERS_PER_UNIT[scan.units] / METERS_PER_UNIT[p["asset_units"]]
@@ -241,9 +241,7 @@ def _uv(ctx: StageContext) -> dict[str, Any]:
     for i, mesh in enumerate(lods):
         size = lod_texture_size(p["texture_size"], i)
 
-        def sub(f: float, m: str = "", _i: int = i, _w: float = weights[i], _d: float = done) -> None:
-            ctx.progress((_d + f * _w) / total, f"LOD{_i}: {m}" if m else f"LOD{_i}")
-
+        sub = scaled_progress(ctx.progress, done / total, (done + weights[i]) / total, f"LOD{i}: ")
         if p["keep_uvs"] and mesh.has_uvs:
             ctx.log(f"LOD{i}: keeping the scan's UVs")
         else:
@@ -283,7 +281,7 @@ def _texture(ctx: StageContext) -> dict[str, Any]:
             source,
             mesh,
             size=size,
-            progress=lambda f, m="", _i=i, _s=size: ctx.progress((_i + f) / n, f"LOD{_i} {_s}px: {m}"),
+            progress=scaled_progress(ctx.progress, i / n, (i + 1) / n, f"LOD{i} {size}px: "),
         )
         stem = f"{name}_lod{i}_albedo"
         for udim, tile in sorted(tiles.items()):

@@ -84,3 +84,15 @@ ProgressFn = Callable[[float, str], None]
 
 def no_progress(fraction: float, message: str = "") -> None:
     """A progress callback that does nothing (the default for algorithms)."""
+
+
+def scaled_progress(progress: ProgressFn, start: float, end: float, prefix: str = "") -> ProgressFn:
+    """A callback mapping a sub-task's [0, 1] onto ``[start, end]`` of ``progress``.
+
+    ``prefix`` is put before the sub-task's messages (e.g. ``"LOD1: "``).
+    """
+
+    def report(fraction: float, message: str = "") -> None:
+        progress(start + (end - start) * fraction, f"{prefix}{message}" if message else prefix.rstrip(": "))
+
+    return report
