@@ -65,6 +65,11 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--cache", type=Path, help="cache folder (default OUTDIR/.lifecast/cache; share it across runs)")
     p.add_argument("--force", action="store_true", help="rerun every stage, ignoring the cache")
+    p.add_argument(
+        "--stop-after",
+        choices=("ingest", "clean", "lod", "uv", "texture", "export"),
+        help="run the stages up to this one (cached for the next run) and publish nothing",
+    )
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -96,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, default=Path("out") / "demo", help="output folder (default out/demo)")
     p.add_argument("--force", action="store_true")
     _add_output_options(p)
+
+    import importlib
+
+    for module in COMMAND_GROUPS:
+        COMMANDS.update(importlib.import_module(module).add_commands(sub))
     return parser
 
 
@@ -122,6 +132,7 @@ def _options_from(args: argparse.Namespace, scan: Path) -> Any:
         fill_holes_mm=getattr(args, "fill_holes", 15.0),
         cache_dir=getattr(args, "cache", None),
         force=args.force,
+        stop_after=getattr(args, "stop_after", None),
     )
 
 
@@ -132,11 +143,16 @@ def _run_process(args: argparse.Namespace, scan: Path, sink: EventSink) -> int:
     t0 = time.perf_counter()
     result = process_scan(_options_from(args, scan), sink)
     seconds = time.perf_counter() - t0
-    sink.emit(Event("done", {"ok": True, "seconds": round(seconds, 3), "outputs": {"asset": str(result.asset)}}))
+    done_outputs = {"asset": str(result.asset)} if result.asset is not None else {}
+    sink.emit(Event("done", {"ok": True, "seconds": round(seconds, 3), "outputs": done_outputs}))
     if not args.json:
         from rich.console import Console
 
         console = Console()
+        if result.asset is None:
+            console.print(summary_table(result.timings, result.cached, peak_rss_mb(), result.outputs))
+            console.print(f"[bold]stopped after[/] {args.stop_after}: stages cached in {args.out / '.lifecast'}")
+            return EXIT_OK
         for note in result.notes:
             console.print(f"[dim]note[/] {note}")
         print_qa(console, result.qa)
@@ -192,11 +208,18 @@ def cmd_inspect(args: argparse.Namespace, sink: EventSink) -> int:
     return EXIT_OK
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, EventSink], int]] = {
+Handler = Callable[[argparse.Namespace, EventSink], int]
+
+COMMANDS: dict[str, Handler] = {
     "process": cmd_process,
     "inspect": cmd_inspect,
     "demo": cmd_demo,
 }
+
+#: Packages that bring command groups of their own. Each names a module with
+#: ``add_commands(subparsers) -> dict[str, Handler]``; it must import nothing
+#: heavy at module level, so ``lifecast --help`` stays fast.
+COMMAND_GROUPS: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- entry point

@@ -130,3 +130,17 @@ def test_cancel_mid_stage_leaves_nothing_half_written(tmp_path: Path, sample_sca
     cached = {e.data["stage"]: e.data["cached"] for e in events_of(retry.stdout) if e.type == "stage_end"}
     assert cached["ingest"] and cached["clean"] and cached["lod"]
     assert validate_asset(out / "asset.usda") == []
+
+
+def test_stop_after_caches_the_first_stages_and_publishes_nothing(tmp_path: Path, sample_scan: Path) -> None:
+    out = tmp_path / "farm"
+    proc = run_cli("process", sample_scan, "-o", out, "--json", "--stop-after", "lod", *SMALL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    events = events_of(proc.stdout)
+    assert [e.data["stage"] for e in events if e.type == "stage_end"] == ["ingest", "clean", "lod"]
+    assert events[-1].data == {"ok": True, "seconds": events[-1].data["seconds"], "outputs": {}}
+    assert not (out / "asset.usda").exists()
+    rest = run_cli("process", sample_scan, "-o", out, "--json", *SMALL)
+    assert rest.returncode == 0, rest.stderr[-2000:]
+    cached = {e.data["stage"]: e.data["cached"] for e in events_of(rest.stdout) if e.type == "stage_end"}
+    assert cached == {"ingest": True, "clean": True, "lod": True, "uv": False, "texture": False, "export": False}

@@ -70,6 +70,7 @@ class ProcessOptions:
     min_component_fraction: float = 0.01
     cache_dir: Path | None = None
     force: bool = False
+    stop_after: str | None = None
 
     def asset_name(self) -> str:
         """The asset's name: ``--name``, else the output folder's name, as a valid identifier."""
@@ -85,7 +86,7 @@ class ProcessOptions:
 class ProcessResult:
     """What a finished run produced, for the CLI summary and callers."""
 
-    asset: Path
+    asset: Path | None
     outputs: dict[str, str]
     qa: dict[str, Any]
     timings: dict[str, float]
@@ -114,6 +115,8 @@ def check_options(opts: ProcessOptions) -> None:
         raise InputError(f"texture size must be a power of two between 64 and 16384, got {opts.texture_size}")
     if not 1 <= opts.udims <= 100:
         raise InputError(f"UDIM tile count must be between 1 and 100, got {opts.udims}")
+    if opts.stop_after is not None and opts.stop_after not in STAGE_NAMES:
+        raise InputError(f"unknown stage {opts.stop_after!r} for stop_after: one of {', '.join(STAGE_NAMES)}")
     if opts.fill_holes_mm < 0:
         raise InputError(f"hole-filling limit must be >= 0 mm, got {opts.fill_holes_mm}")
 
@@ -400,6 +403,10 @@ def build_stages(opts: ProcessOptions, scan_hash: str, texture_hash: str) -> lis
 def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> ProcessResult:
     """Run the whole job and publish the asset into ``opts.out_dir``.
 
+    With ``opts.stop_after`` only the stages up to that one run (and are
+    cached); nothing is published. Farm steps use this to run one stage per
+    task over a shared cache.
+
     Raises :class:`~lifecast.errors.InputError` for unusable input (nothing is
     written then) and :class:`~lifecast.pipeline.runner.StageFailedError` for bugs.
     """
@@ -408,18 +415,24 @@ def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> Proce
     scan_hash = hash_file(opts.scan)
     texture_hash = hash_file(opts.texture) if opts.texture else ""
     stages = build_stages(opts, scan_hash, texture_hash)
-    sink.emit(Event("run_start", {"command": "process", "version": lifecast.__version__, "stages": list(STAGE_NAMES)}))
+    if opts.stop_after is not None:
+        stages = stages[: STAGE_NAMES.index(opts.stop_after) + 1]
+    names = [s.name for s in stages]
+    sink.emit(Event("run_start", {"command": "process", "version": lifecast.__version__, "stages": names}))
     runner = Runner(opts.cache_root(), sink, force=opts.force)
     results = runner.run(stages)
-    asset_dir: StageFile = results["export"]["asset_dir"]
-    report = {
-        **results["clean"]["report"],
-        "ingest_notes": results["ingest"]["notes"],
-        "texel_density": results["uv"]["texel_density"],
-    }
-    outputs = publish(asset_dir.path, opts.out_dir, report, sink)
+    report: dict[str, Any] = dict(results["clean"]["report"]) if "clean" in results else {}
+    report["ingest_notes"] = results["ingest"]["notes"]
+    if "uv" in results:
+        report["texel_density"] = results["uv"]["texel_density"]
+    asset: Path | None = None
+    outputs: dict[str, str] = {}
+    if "export" in results:
+        asset_dir: StageFile = results["export"]["asset_dir"]
+        outputs = publish(asset_dir.path, opts.out_dir, report, sink)
+        asset = opts.out_dir / "asset.usda"
     return ProcessResult(
-        asset=opts.out_dir / "asset.usda",
+        asset=asset,
         outputs=outputs,
         qa=report,
         timings=dict(runner.timings),
