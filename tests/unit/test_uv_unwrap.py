@@ -27,7 +27,8 @@ def irregular_sphere(seed: int = 0) -> TriMesh:
 @pytest.fixture(scope="module")
 def unwrapped() -> tuple[TriMesh, TriMesh]:
     mesh = irregular_sphere()
-    return mesh, unwrap(mesh, texture_size=512)
+    # Charted as it is (no denoising), so UV triangles keep their own 3D shapes.
+    return mesh, unwrap(mesh, texture_size=512, smooth_iterations=0)
 
 
 def edge_shape(points: np.ndarray) -> np.ndarray:
@@ -121,3 +122,19 @@ def test_degenerate_faces_keep_their_place() -> None:
     uv_area = face_areas_uv(out.uvs, out.face_uvs)
     assert (uv_area[100:102] < 1e-9).all()  # the degenerate faces get no texture space
     assert (uv_area[:100] > 0).all() and (uv_area[102:] > 0).all()
+
+
+def test_charting_a_denoised_copy_gives_fewer_charts_on_a_noisy_scan() -> None:
+    from lifecast.uv.unwrap import unwrap_arrays
+
+    mesh = icosphere(5)
+    rng = np.random.default_rng(3)
+    normals = mesh.vertices / np.linalg.norm(mesh.vertices, axis=1, keepdims=True)
+    sigma = 0.012  # ~30 % of an edge, as on the sample scan
+    noisy = (mesh.vertices + normals * rng.normal(0.0, sigma, (len(normals), 1))).astype(np.float32)
+    raw = unwrap_arrays(noisy, mesh.faces, texture_size=1024, smooth_iterations=0)
+    denoised = unwrap_arrays(noisy, mesh.faces, texture_size=1024)
+    assert denoised.chart_count < raw.chart_count / 2, (raw.chart_count, denoised.chart_count)
+    # The UVs still belong to the real (noisy) mesh: same faces, every corner inside the atlas.
+    assert denoised.face_uvs.shape == mesh.faces.shape
+    assert denoised.uvs.min() >= 0.0 and denoised.uvs.max() <= 1.0

@@ -30,6 +30,9 @@ from lifecast.errors import InputError
 from lifecast.mesh import TriMesh
 from lifecast.pipeline.stage import ProgressFn, no_progress
 
+#: Taubin iterations applied to the copy of the mesh xatlas cuts charts on (see :func:`unwrap`).
+DEFAULT_SMOOTH_ITERATIONS = 10
+
 #: How much wider than asked the gutter is requested, to survive xatlas growing the atlas.
 GUTTER_SAFETY = 1.3
 
@@ -79,6 +82,7 @@ def unwrap(
     texture_size: int = 4096,
     padding_px: int | None = None,
     chart_iterations: int = 0,
+    smooth_iterations: int = DEFAULT_SMOOTH_ITERATIONS,
     progress: ProgressFn = no_progress,
 ) -> TriMesh:
     """Unwrap a mesh with xatlas into one ``[0, 1]²`` UV atlas.
@@ -97,6 +101,12 @@ def unwrap(
         charts once; 1 (xatlas' default) refines them for ~15 % fewer charts
         but cost 3x (Lee Perry-Smith, 100k faces: 3.75 s vs 11.5 s) to 10x
         (the noisy sample scan, 100k faces: 10 s vs 97 s) on this 2-core CPU.
+    smooth_iterations
+        Charts are cut on a Taubin-smoothed copy of the mesh (same faces, so
+        the UVs index the real mesh) smoothed this many times: scan noise
+        otherwise breaks xatlas' normal-deviation metric into thousands of
+        tiny charts (the bundled sample's 100k-face LOD0: 8,111 charts raw,
+        954 after 10 iterations). 0 charts the mesh as it is.
     progress
         Called with a fraction in ``[0, 1]``.
 
@@ -114,6 +124,7 @@ def unwrap(
         texture_size=texture_size,
         padding_px=padding_px,
         chart_iterations=chart_iterations,
+        smooth_iterations=smooth_iterations,
         progress=progress,
     )
     return mesh.with_(uvs=result.uvs, face_uvs=result.face_uvs)
@@ -126,6 +137,7 @@ def unwrap_arrays(
     texture_size: int = 4096,
     padding_px: int | None = None,
     chart_iterations: int = 0,
+    smooth_iterations: int = DEFAULT_SMOOTH_ITERATIONS,
     progress: ProgressFn = no_progress,
 ) -> UnwrapResult:
     """Array form of :func:`unwrap`.
@@ -136,7 +148,7 @@ def unwrap_arrays(
         ``(n, 3)`` float positions.
     faces
         ``(m, 3)`` int triangle indices.
-    texture_size, padding_px, chart_iterations, progress
+    texture_size, padding_px, chart_iterations, smooth_iterations, progress
         As in :func:`unwrap`.
 
     Returns
@@ -156,7 +168,8 @@ def unwrap_arrays(
 
     progress(0.0, "unwrapping UVs (xatlas)")
     atlas = xatlas.Atlas()
-    atlas.add_mesh(np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(faces, np.uint32))
+    chart_vertices = denoised_for_charting(vertices, faces, smooth_iterations)
+    atlas.add_mesh(np.ascontiguousarray(chart_vertices, np.float32), np.ascontiguousarray(faces, np.uint32))
     atlas.generate(chart_options, packing)
     if atlas.atlas_count != 1:
         raise RuntimeError(f"xatlas packed {atlas.atlas_count} atlases, expected exactly one")
@@ -172,6 +185,27 @@ def unwrap_arrays(
         atlas_size=(int(atlas.width), int(atlas.height)),
         padding_px=packing.padding * scale,
     )
+
+
+def denoised_for_charting(
+    vertices: NDArray[np.floating], faces: NDArray[np.integer], iterations: int
+) -> NDArray[np.float32]:
+    """``(n, 3) float32`` positions Taubin-smoothed ``iterations`` times (volume-preserving, no shrinking).
+
+    Only chart cutting sees these positions; the caller keeps the real ones.
+    """
+    v = np.asarray(vertices, np.float32)
+    if iterations <= 0 or len(faces) == 0:
+        return v
+    import trimesh
+    import trimesh.smoothing
+
+    proxy = trimesh.Trimesh(v.astype(np.float64), np.asarray(faces, np.int64), process=False)
+    trimesh.smoothing.filter_taubin(proxy, iterations=iterations)
+    smoothed = np.asarray(proxy.vertices, np.float32)
+    finite = np.isfinite(smoothed).all(axis=1)
+    smoothed[~finite] = v[~finite]
+    return smoothed
 
 
 def pack_options(texture_size: int, padding_px: int | None = None) -> Any:
