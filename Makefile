@@ -31,7 +31,7 @@ $(VENV)/.stamp-core: pyproject.toml constraints.txt | system-deps
 	@touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-core
-	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,consent]'
 	@touch $@
 
 setup: system-deps $(VENV)/.stamp-core

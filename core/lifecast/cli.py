@@ -46,6 +46,19 @@ def _positive_int_list(text: str) -> tuple[int, ...]:
 def _add_process_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--texture", type=Path, help="colour image for a mesh whose file names none (OBJ without MTL)")
     p.add_argument("--subject", help="id of the scanned person (recorded in the asset's provenance)")
+    g = p.add_argument_group(
+        "consent guardrails",
+        "With no show configured (no --show, no LIFECAST_SHOW) these do nothing and the job runs as before. "
+        "Once the show has a registry (SHOW/lifecast.db), a scan needs --subject with a valid 'digital-double' "
+        "consent for --project (else exit code 3, nothing written), or --no-subject for a prop or test chart; "
+        "the asset goes under SHOW/subjects/ID/assets/ (a relative -o is placed there) and the cache under "
+        "SHOW/subjects/ID/cache/. See docs/consent.md.",
+    )
+    g.add_argument("--show", type=Path, help="the show folder holding lifecast.db (default: $LIFECAST_SHOW)")
+    g.add_argument("--project", help="project the consent must cover (default: $LIFECAST_PROJECT)")
+    g.add_argument("--no-subject", action="store_true", help="the scan is not a person (prop, test chart)")
+    g.add_argument("--sign-cert", type=Path, help="PEM certificate chain for signing (default: $LIFECAST_C2PA_CERT)")
+    g.add_argument("--sign-key", type=Path, help="PEM EC P-256 private key for signing (default: $LIFECAST_C2PA_KEY)")
     p.add_argument("--name", help="asset name (default: the output folder's name)")
     p.add_argument("--units", choices=("mm", "cm", "m"), help="the scan's units (default: from the file, or guessed)")
     p.add_argument("--up", choices=("y", "z"), help="the scan's up axis (default: from the file, or y)")
@@ -133,6 +146,11 @@ def _options_from(args: argparse.Namespace, scan: Path) -> Any:
         cache_dir=getattr(args, "cache", None),
         force=args.force,
         stop_after=getattr(args, "stop_after", None),
+        show=getattr(args, "show", None),
+        project=getattr(args, "project", None),
+        no_subject=getattr(args, "no_subject", False),
+        sign_cert=getattr(args, "sign_cert", None),
+        sign_key=getattr(args, "sign_key", None),
     )
 
 
@@ -219,7 +237,7 @@ COMMANDS: dict[str, Handler] = {
 #: Packages that bring command groups of their own. Each names a module with
 #: ``add_commands(subparsers) -> dict[str, Handler]``; it must import nothing
 #: heavy at module level, so ``lifecast --help`` stays fast.
-COMMAND_GROUPS: tuple[str, ...] = ()
+COMMAND_GROUPS: tuple[str, ...] = ("lifecast.consent.commands",)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -25,9 +25,9 @@ import resource
 import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,10 @@ from lifecast.pipeline.runner import Runner
 from lifecast.pipeline.stage import Stage, StageContext, scaled_progress
 from lifecast.pipeline.store import StageFile
 from lifecast.worker.events import Event, EventSink, NullSink
+
+if TYPE_CHECKING:
+    from lifecast.consent.c2pa_sign import SigningConfig
+    from lifecast.consent.guard import ProcessGrant
 
 STAGE_NAMES = ("ingest", "clean", "lod", "uv", "texture", "export")
 MIN_LOD_TEXTURE = 512
@@ -71,6 +75,15 @@ class ProcessOptions:
     cache_dir: Path | None = None
     force: bool = False
     stop_after: str | None = None
+    #: Consent guardrails (:mod:`lifecast.consent`): the show folder (else ``$LIFECAST_SHOW``), the
+    #: project the consent must cover (else ``$LIFECAST_PROJECT``), ``no_subject`` for a prop or test
+    #: chart, and the studio's signing certificate/key (else ``$LIFECAST_C2PA_CERT``/``_KEY``).
+    #: With no show configured they do nothing.
+    show: Path | None = None
+    project: str | None = None
+    no_subject: bool = False
+    sign_cert: Path | None = None
+    sign_key: Path | None = None
 
     def asset_name(self) -> str:
         """The asset's name: ``--name``, else the output folder's name, as a valid identifier."""
@@ -333,8 +346,14 @@ def _export(ctx: StageContext) -> dict[str, Any]:
 # --------------------------------------------------------------------------- assembly
 
 
-def build_stages(opts: ProcessOptions, scan_hash: str, texture_hash: str) -> list[Stage]:
-    """The job's stages with their parameters and keys; pure, does no work."""
+def build_stages(
+    opts: ProcessOptions, scan_hash: str, texture_hash: str, consent: Mapping[str, Any] | None = None
+) -> list[Stage]:
+    """The job's stages with their parameters and keys; pure, does no work.
+
+    ``consent`` (the consent record's id, project, allowed uses, release
+    reference) is added to the asset's provenance.
+    """
     name = opts.asset_name()
     ingest = Stage(
         "ingest",
@@ -389,7 +408,7 @@ def build_stages(opts: ProcessOptions, scan_hash: str, texture_hash: str) -> lis
             "fill_holes_mm": opts.fill_holes_mm,
             "min_component_fraction": opts.min_component_fraction,
         },
-    }
+    } | dict(consent or {})
     export = Stage(
         "export",
         _export,
@@ -412,9 +431,12 @@ def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> Proce
     """
     sink = events if events is not None else NullSink()
     check_options(opts)
+    grant, signing = _authorize(opts)  # before anything is read, hashed or cached
+    if grant is not None:
+        opts = replace(opts, out_dir=grant.out_dir, cache_dir=grant.cache_dir)
     scan_hash = hash_file(opts.scan)
     texture_hash = hash_file(opts.texture) if opts.texture else ""
-    stages = build_stages(opts, scan_hash, texture_hash)
+    stages = build_stages(opts, scan_hash, texture_hash, grant.provenance() if grant is not None else None)
     if opts.stop_after is not None:
         stages = stages[: STAGE_NAMES.index(opts.stop_after) + 1]
     names = [s.name for s in stages]
@@ -431,6 +453,8 @@ def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> Proce
         asset_dir: StageFile = results["export"]["asset_dir"]
         outputs = publish(asset_dir.path, opts.out_dir, report, sink)
         asset = opts.out_dir / "asset.usda"
+        if grant is not None:
+            outputs |= _seal(grant, signing, opts, scan_hash, stages[-1].params["provenance"], sink)
     return ProcessResult(
         asset=asset,
         outputs=outputs,
@@ -439,6 +463,43 @@ def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> Proce
         cached=dict(runner.cached),
         notes=list(results["ingest"]["notes"]),
     )
+
+
+def _authorize(opts: ProcessOptions) -> tuple[ProcessGrant | None, SigningConfig | None]:
+    """The consent gate (:mod:`lifecast.consent.guard`): ``(None, None)`` when no show is configured."""
+    from lifecast.consent.c2pa_sign import signing_config
+    from lifecast.consent.guard import authorize_process
+
+    grant = authorize_process(
+        show=opts.show,
+        subject=opts.subject,
+        project=opts.project,
+        no_subject=opts.no_subject,
+        out_dir=opts.out_dir,
+        cache_dir=opts.cache_dir,
+    )
+    signing = signing_config(opts.sign_cert, opts.sign_key) if grant is not None else None
+    return grant, signing
+
+
+def _seal(
+    grant: ProcessGrant,
+    signing: SigningConfig | None,
+    opts: ProcessOptions,
+    scan_hash: str,
+    provenance: Mapping[str, Any],
+    sink: EventSink,
+) -> dict[str, str]:
+    """Sign and record a published asset of a show (:func:`lifecast.consent.guard.finish_process`)."""
+    from lifecast.consent.guard import finish_process
+
+    sealed = finish_process(grant, scan=opts.scan, scan_sha256=scan_hash, provenance=provenance, signing=signing)
+    if sealed is None:
+        return {}
+    if not sealed.signed:
+        sink.emit(Event("warning", {"stage": "export", "message": "no signing certificate configured: unsigned"}))
+    sink.emit(Event("artifact", {"stage": "export", "path": str(sealed.manifest), "kind": "file"}))
+    return {sealed.manifest.name: str(sealed.manifest)}
 
 
 def publish(asset_dir: Path, out_dir: Path, qa: Mapping[str, Any], events: EventSink) -> dict[str, str]:
