@@ -30,7 +30,7 @@ $(VENV)/.stamp-core: pyproject.toml constraints.txt | system-deps
 	$(PIP) install -q -c constraints.txt -e .
 	@touch $@
 
-$(VENV)/.stamp-dev: $(VENV)/.stamp-core
+$(VENV)/.stamp-dev: $(VENV)/.stamp-core Makefile
 	$(PIP) install -q -c constraints.txt -e '.[dev,consent]'
 	@touch $@
 
