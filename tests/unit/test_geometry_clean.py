@@ -11,14 +11,18 @@ from hypothesis import strategies as st
 
 from lifecast.errors import InputError
 from lifecast.geometry import clean_mesh, qa_report
+from lifecast.geometry.attributes import keep_faces, keep_vertices
 from lifecast.geometry.clean import (
+    close_small_holes,
     drop_degenerate_faces,
     drop_duplicate_faces,
     drop_floaters,
     drop_non_finite_vertices,
+    drop_unreferenced_vertices,
     merge_duplicate_vertices,
     repair_non_manifold_edges,
 )
+from lifecast.geometry.qa import MeshMeasures
 from lifecast.mesh import TriMesh
 from tests.conftest import icosphere
 
@@ -198,3 +202,58 @@ def test_clean_is_idempotent_and_keeps_colours_aligned(drop: list[int], dup: lis
     original = np.isin(once.vertices, s.vertices).all(axis=1)
     expected = (0.5 + 0.5 * once.vertices[original]).clip(0, 1)
     np.testing.assert_allclose(once.vertex_colors[original], expected, atol=1e-6)
+
+
+def _clean_step_by_step(mesh: TriMesh) -> tuple[TriMesh, list[dict[str, object]]]:
+    """clean_mesh's steps (defaults, no ground plane), each measuring its input afresh."""
+    steps = []
+    for fn in (
+        drop_non_finite_vertices,
+        merge_duplicate_vertices,
+        drop_degenerate_faces,
+        drop_duplicate_faces,
+        drop_unreferenced_vertices,
+        lambda m: drop_floaters(m, min_component_fraction=0.01),
+    ):
+        mesh, step = fn(mesh)
+        steps.append(step)
+    steps.append({"name": "ground_plane", "removed": 0, "detail": "disabled"})
+    for fn in (repair_non_manifold_edges, drop_unreferenced_vertices):
+        mesh, step = fn(mesh)
+        steps.append(step)
+    mesh, step, _, _ = close_small_holes(mesh, max_diameter=15.0)
+    return mesh, [*steps, step]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shared_measures_change_no_result(seed: int) -> None:
+    # clean_mesh reuses measurements between steps; measuring every step afresh must agree exactly.
+    mesh, _ = _defective_sphere()
+    rng = np.random.default_rng(seed)
+    mesh = mesh.with_(faces=mesh.faces[rng.permutation(len(mesh.faces))])
+    cleaned, report = clean_mesh(mesh, units="mm")
+    expected, steps = _clean_step_by_step(mesh)
+    for name, a in expected.arrays().items():
+        np.testing.assert_array_equal(cleaned.arrays()[name], a)
+    assert report["steps"] == steps
+    assert report["before"] == qa_report(mesh, "mm")
+    assert report["after"] == qa_report(cleaned, "mm")
+
+
+def test_measures_are_reused_only_for_the_same_arrays() -> None:
+    mesh, _ = _defective_sphere()
+    measures = MeshMeasures(mesh.vertices, mesh.faces)
+    assert measures.for_arrays(mesh.vertices, mesh.faces) is measures
+    copy = mesh.with_(faces=mesh.faces.copy())
+    assert measures.for_arrays(copy.vertices, copy.faces) is not measures
+    # Measures of another mesh are ignored, not trusted.
+    other = icosphere(2)
+    assert qa_report(other, "m", measures=measures) == qa_report(other, "m")
+
+
+def test_keeping_everything_returns_the_mesh_itself() -> None:
+    mesh = _with_colors(icosphere(1))
+    assert keep_faces(mesh, np.ones(len(mesh.faces), bool)) is mesh
+    assert keep_vertices(mesh, np.ones(len(mesh.vertices), bool)) is mesh
+    wide = mesh.with_(faces=mesh.faces.astype(np.int64))
+    assert keep_vertices(wide, np.ones(len(mesh.vertices), bool)).faces.dtype == np.int32

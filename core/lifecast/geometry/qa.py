@@ -121,7 +121,7 @@ class MeshMeasures:
     @cached_property
     def components(self) -> tuple[int, NDArray[np.int64]]:
         """:func:`~lifecast.geometry.topology.face_components` of the faces: count and ``(m,)`` labels."""
-        return face_components(self.faces, len(self.vertices))
+        return face_components(self.faces, len(self.vertices), self.table)
 
     @cached_property
     def holes(self) -> Holes:

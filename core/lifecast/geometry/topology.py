@@ -177,9 +177,7 @@ def non_manifold_vertices(
     # it: two neighbours per node (itself where a side has no partner).
     neighbours = np.stack([at_start, at_end[side_ending_at]], axis=1).ravel()
     graph = sparse.csr_matrix((np.ones(6 * m), neighbours, np.arange(0, 6 * m + 1, 2)), shape=(3 * m, 3 * m))
-    # Every join is listed from both of its corners, so the graph is symmetric and
-    # its strong components are its connected components (no transpose needed).
-    n_fans, fan = csgraph.connected_components(graph, directed=True, connection="strong")
+    n_fans, fan = csgraph.connected_components(graph, directed=False)
     fan_vertex = np.empty(n_fans, np.int64)
     fan_vertex[fan] = start_vertex
     fans_per_vertex = np.bincount(fan_vertex, minlength=n_vertices)
@@ -206,7 +204,9 @@ def face_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> 
     return np.divide(cross, norm, out=np.zeros_like(cross), where=norm > 0)
 
 
-def face_components(faces: NDArray[np.integer], n_vertices: int) -> tuple[int, NDArray[np.int64]]:
+def face_components(
+    faces: NDArray[np.integer], n_vertices: int, table: EdgeTable | None = None
+) -> tuple[int, NDArray[np.int64]]:
     """Connected components of faces that share a vertex.
 
     Parameters
@@ -215,6 +215,9 @@ def face_components(faces: NDArray[np.integer], n_vertices: int) -> tuple[int, N
         ``(m, 3)`` integer corner indices.
     n_vertices
         Number of vertices ``n``.
+    table
+        ``edge_table(faces)``, when the caller already has it: its unique edges
+        make a smaller graph than the faces' sides.
 
     Returns
     -------
@@ -226,7 +229,10 @@ def face_components(faces: NDArray[np.integer], n_vertices: int) -> tuple[int, N
     f = np.asarray(faces, dtype=np.int64)
     if len(f) == 0:
         return 0, np.zeros(0, np.int64)
-    vertex_labels = _vertex_components(f[:, 0:2].ravel(), f[:, 1:3].ravel(), n_vertices)
+    if table is None:
+        vertex_labels = _vertex_components(f[:, 0:2].ravel(), f[:, 1:3].ravel(), n_vertices)
+    else:
+        vertex_labels = _vertex_components(table.edges[:, 0], table.edges[:, 1], n_vertices)
     labels = _renumber_densely(vertex_labels[f[:, 0]])
     return int(labels.max()) + 1, labels
 
