@@ -31,7 +31,7 @@ $(VENV)/.stamp-core: pyproject.toml constraints.txt | system-deps
 	@touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-core Makefile
-	$(PIP) install -q -c constraints.txt -e '.[dev,consent]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,consent,farm]'
 	@touch $@
 
 setup: system-deps $(VENV)/.stamp-core

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from lifecast.worker.events import Event, parse_event
 
@@ -27,3 +30,14 @@ def run_cli(*args: str | Path, timeout: float = 600, cwd: Path | None = None) ->
 def events_of(stdout: str) -> list[Event]:
     """The protocol events in a ``--json`` run's stdout."""
     return [e for e in (parse_event(line) for line in stdout.splitlines()) if e is not None]
+
+
+def openjd_exe() -> str:
+    """The `openjd` CLI (the `farm` extra); fails in CI when missing, skips elsewhere."""
+    exe = shutil.which("openjd", path=str(Path(sys.executable).parent)) or shutil.which("openjd")
+    if exe is None:
+        msg = "openjd-cli is not installed (pip install -c constraints.txt -e '.[farm]')"
+        if os.environ.get("CI"):
+            pytest.fail(msg + "; CI requires it", pytrace=False)
+        pytest.skip(msg)
+    return exe

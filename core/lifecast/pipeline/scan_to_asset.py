@@ -537,8 +537,9 @@ def _remove_stale_maps(out_dir: Path, current: set[str]) -> None:
     if not maps.is_dir():
         return
     for p in maps.iterdir():
-        if p.is_file() and str(p.relative_to(out_dir)) not in current:
-            p.unlink()
+        # Dot-files are other writers' in-flight temp files (atomic_path): never ours to remove.
+        if p.is_file() and not p.name.startswith(".") and str(p.relative_to(out_dir)) not in current:
+            p.unlink(missing_ok=True)
 
 
 def _json_plain(obj: object) -> object:

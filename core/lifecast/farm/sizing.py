@@ -1,0 +1,84 @@
+"""How much memory a scan's job needs, from its size, before running it.
+
+The model is linear in the scan's triangle count and the texels baked::
+
+    peak MiB ~ BASE_MIB + MIB_PER_MFACE * faces / 1e6 + MIB_PER_MTEXEL * texels / 1e6
+
+fitted to peak RSS of whole ``lifecast process`` runs on this project's CI
+machine (2 cores, numpy/open3d/usd-core wheels; see docs/farm.md):
+
+=====================================  =========  ==========  ========  =========
+run                                    triangles  texels       peak MiB  model MiB
+=====================================  =========  ==========  ========  =========
+icosphere, LODs 500/100, 256 px        1,280      0.13 M       412       415
+sample head, LODs 20k/5k/1k, 512 px    204,704    0.79 M       620       639
+sample head, defaults, 4K              204,704    22.0 M       1,170     1,275
+dense head 1.13M, defaults, 4K         1,131,776  22.0 M       2,230     2,202
+=====================================  =========  ==========  ========  =========
+
+It is meant to be safe rather than exact: the scheduler and the farm's host
+requirements add :data:`HEADROOM`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lifecast.farm.manifest import ScanTask
+
+BASE_MIB = 410.0
+MIB_PER_MFACE = 1000.0
+MIB_PER_MTEXEL = 30.0
+HEADROOM = 1.25
+#: Bytes of file per triangle when the header says nothing (binary PLY with colours: ~28; OBJ: ~60).
+BYTES_PER_FACE_GUESS = 30.0
+
+
+def estimate_faces(path: Path) -> int:
+    """Triangle count of a scan from its header (PLY) or its size (everything else).
+
+    A PLY point cloud counts as two triangles per point (what meshing yields).
+    Returns 0 for a file that cannot be read; the job itself reports why.
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return 0
+    if head.startswith(b"ply"):
+        counts: dict[str, int] = {}
+        for line in head.split(b"end_header")[0].decode("ascii", "replace").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "element" and parts[2].isdigit():
+                counts[parts[1]] = int(parts[2])
+        if counts.get("face"):
+            return counts["face"]
+        if counts.get("vertex"):
+            return 2 * counts["vertex"]
+    return int(size / BYTES_PER_FACE_GUESS)
+
+
+def texels(task: ScanTask) -> int:
+    """Albedo texels the job bakes: LOD *i* at ``texture_size / 2**i``, at least 512 (UDIM tiles each)."""
+    udims = int(task.options.get("udims", 1))
+    size = task.texture_size
+    per_lod = [max(min(512, size), size >> i) ** 2 for i in range(len(task.lods))]
+    return sum(per_lod) * udims
+
+
+def estimate_memory_mib(task: ScanTask, with_texture: bool = True) -> int:
+    """Peak resident memory, MiB, one ``lifecast process`` of ``task`` needs (headroom included).
+
+    Parameters
+    ----------
+    task
+        The scan and its options.
+    with_texture
+        Count the texture bake; ``False`` for tasks that stop before it.
+    """
+    faces = estimate_faces(task.scan)
+    mib = BASE_MIB + MIB_PER_MFACE * faces / 1e6
+    if with_texture:
+        mib += MIB_PER_MTEXEL * texels(task) / 1e6
+    return round(mib * HEADROOM)

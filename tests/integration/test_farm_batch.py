@@ -1,0 +1,43 @@
+"""`lifecast batch`: a corrupt scan fails alone and is reported; a rerun takes everything from the cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lifecast.farm.outputs import verify_outputs
+from tests.cli_helpers import events_of, run_cli
+from tests.synthetic_scans import write_coloured_ply
+
+
+def test_one_corrupt_scan_fails_alone_and_a_rerun_is_all_cache(tmp_path: Path) -> None:
+    write_coloured_ply(tmp_path / "a.ply", subdivisions=3)
+    write_coloured_ply(tmp_path / "b.ply", subdivisions=2)
+    good = (tmp_path / "a.ply").read_bytes()
+    (tmp_path / "broken.ply").write_bytes(good[: len(good) // 3])  # truncated mid-data, as an interrupted copy is
+    (tmp_path / "batch.yaml").write_text(
+        "defaults: {lods: [300, 100], texture_size: 256}\n"
+        "scans:\n  - {scan: a.ply}\n  - {scan: broken.ply}\n  - {scan: b.ply, out: bee, texture_size: 128}\n"
+    )
+    out = tmp_path / "assets"
+    proc = run_cli("batch", tmp_path / "batch.yaml", "-o", out, "--jobs", "2", timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # only bad input failed: no retry
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("[")]
+    assert len(lines) == 3, "one progress line per scan"
+    report = json.loads((out / ".lifecast" / "batch_report.json").read_text())
+    assert report["succeeded"] == ["a", "bee"] and report["failed"] == ["broken"]
+    bad = report["results"][1]
+    assert (bad["exit_code"], bad["status"], bad["retry"]) == (2, "bad_input", False)
+    assert "broken.ply" in bad["message"] and "truncated" in bad["message"]
+    for r in report["results"]:
+        assert r["seconds"] > 0 and r["peak_rss_mib"] > 50
+        assert Path(r["log"]).is_file()
+    assert verify_outputs(out / "a") == [] and verify_outputs(out / "bee") == []
+    assert not (out / "broken" / "asset.usda").exists()
+
+    again = run_cli("batch", tmp_path / "batch.yaml", "-o", out, "--json", timeout=300)
+    events = events_of(again.stdout)
+    assert [e.type for e in events] == ["log", "log", "log", "done"]
+    rerun = events[-1].data["report"]
+    cached = {r["out"]: r["stages_cached"] for r in rerun["results"]}
+    assert cached == {"a": 6, "broken": 0, "bee": 6}, "an unchanged scan is never processed twice"
