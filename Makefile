@@ -31,7 +31,7 @@ $(VENV)/.stamp-core: pyproject.toml constraints.txt | system-deps
 	@touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-core Makefile
-	$(PIP) install -q -c constraints.txt -e '.[dev,consent,farm]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,consent,farm,gpu]'
 	@touch $@
 
 setup: system-deps $(VENV)/.stamp-core

@@ -1,18 +1,28 @@
-"""Baking: the UV-space rasterizer, albedo transfer, edge padding and image writing."""
+"""Baking: UV-space rasterizers, the map baking engine, albedo transfer, edge padding and image writing.
 
-from lifecast.bake.images import write_png
+The torch rasterizer (:mod:`lifecast.bake.raster_torch`) and the Warp kernels are not imported here, so
+``import lifecast.bake`` stays light.
+"""
+
+from lifecast.bake.engine import MAP_CHANNELS, BakeResult, bake_maps
+from lifecast.bake.images import read_exr, write_exr, write_png
 from lifecast.bake.padding import pad_edges
 from lifecast.bake.rasterize import rasterize_uv
 from lifecast.bake.sampling import SurfaceLocator, sample_bilinear, surface_colors
 from lifecast.bake.transfer import AlbedoTile, transfer_albedo
 
 __all__ = [
+    "MAP_CHANNELS",
     "AlbedoTile",
+    "BakeResult",
     "SurfaceLocator",
+    "bake_maps",
     "pad_edges",
     "rasterize_uv",
+    "read_exr",
     "sample_bilinear",
     "surface_colors",
     "transfer_albedo",
+    "write_exr",
     "write_png",
 ]

@@ -38,3 +38,45 @@ def write_png(path: Path, image: NDArray[np.uint8] | NDArray[np.uint16]) -> None
     with atomic_path(path) as tmp:
         if not cv2.imwrite(str(tmp), pixels):
             raise OSError(f"could not write {path}")
+
+
+def write_exr(path: Path, image: NDArray[np.floating]) -> None:
+    """Write a float32 OpenEXR (ZIP-compressed scanlines) atomically: raw data, no colour transform.
+
+    Parameters
+    ----------
+    path
+        Destination ``.exr`` path; parent folders are created.
+    image
+        ``(h, w)`` single channel (written as ``Y``) or ``(h, w, 3)`` (written as ``R``, ``G``, ``B``).
+    """
+    try:
+        import OpenEXR
+    except ImportError as exc:  # pragma: no cover - a core dependency, guarded for partial installs
+        from lifecast.errors import MissingDependencyError
+
+        raise MissingDependencyError("openexr", "writing EXR maps") from exc
+
+    pixels = np.ascontiguousarray(image, np.float32)
+    if pixels.ndim == 2:
+        channels = {"Y": pixels}
+    elif pixels.ndim == 3 and pixels.shape[2] == 3:
+        channels = {"RGB": pixels}
+    else:
+        raise ValueError(f"EXR images must be (h, w) or (h, w, 3), got {pixels.shape}")
+    path = Path(path)
+    if path.suffix.lower() != ".exr":
+        raise ValueError(f"write_exr writes .exr files, got {path.name}")
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    with atomic_path(path) as tmp, OpenEXR.File(header, channels) as exr:
+        exr.write(str(tmp))
+
+
+def read_exr(path: Path) -> NDArray[np.float32]:
+    """Read an EXR written by :func:`write_exr`: ``(h, w)`` for ``Y``, ``(h, w, 3)`` for RGB."""
+    import OpenEXR
+
+    with OpenEXR.File(str(path)) as exr:
+        channels = exr.channels()
+        key = "Y" if "Y" in channels else "RGB"
+        return np.asarray(channels[key].pixels, np.float32)

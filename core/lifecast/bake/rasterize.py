@@ -32,6 +32,9 @@ Candidates = tuple[
 #: Default conservative margin in texels (a bit more than half a texel).
 DEFAULT_MARGIN_PX = 0.6
 
+#: Texels whose centre lies deeper than this (in texels) inside two triangles count as overlapping UVs.
+OVERLAP_DEPTH_PX = 0.05
+
 #: Upper bound on the number of (triangle, texel) candidates evaluated at once.
 _BATCH_CANDIDATES = 1 << 22
 

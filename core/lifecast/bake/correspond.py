@@ -1,0 +1,231 @@
+"""Texel-to-scan correspondence: where each low-poly surface point lands on the high-poly scan.
+
+From every point ``p`` on the low surface, with unit interpolated normal ``n``,
+two rays are cast, along ``+n`` and ``-n``, each up to the cage distance; the
+nearer hit wins and its signed distance along ``n`` is the displacement. Where
+both rays miss (the cage is too tight, or the scan has a hole there) the
+closest point on the scan is used instead and the point is counted as a cage
+miss. This is the "cage" of Marmoset / xNormal / Blender's ``max_ray_distance``
+with rays in both directions, so detail above and below the low surface bakes.
+
+Two ray engines: open3d's ``RaycastingScene`` (Embree, CPU) and NVIDIA Warp's
+BVH mesh queries (CPU and CUDA). :func:`make_ray_engine` picks by device.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+RayBackend = Literal["auto", "open3d", "warp"]
+
+#: Rays are cast in chunks of this many (bounds memory).
+RAY_CHUNK = 1 << 21
+
+
+@dataclass(frozen=True)
+class RayHits:
+    """First hits of a batch of rays.
+
+    Attributes
+    ----------
+    t
+        ``(q,) float32`` distance along the (unit) ray direction; ``inf`` where it missed.
+    face
+        ``(q,) int64`` hit triangle, -1 where it missed.
+    bary
+        ``(q, 3) float32`` barycentrics of the hit point on ``face``.
+    """
+
+    t: NDArray[np.float32]
+    face: NDArray[np.int64]
+    bary: NDArray[np.float32]
+
+
+class RayEngine(Protocol):
+    """What the baker needs from a ray tracer over one triangle mesh."""
+
+    def cast(self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float) -> RayHits:
+        """First hit of each ray ``origin + t * direction``, ``0 <= t <= t_max`` (directions unit length)."""
+        ...
+
+    def occluded(
+        self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float
+    ) -> NDArray[np.bool_]:
+        """``(q,) bool``: the ray hits something within ``t_max``."""
+        ...
+
+    def closest(self, points: NDArray[np.float32]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Closest surface point of each query: ``(face (q,) int64, bary (q, 3) float32)``."""
+        ...
+
+
+class Open3DRays:
+    """Ray casts, occlusion tests and closest points with open3d's ``RaycastingScene`` (Embree, CPU)."""
+
+    def __init__(self, vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> None:
+        import open3d as o3d
+
+        self._o3d = o3d
+        self._scene = o3d.t.geometry.RaycastingScene()
+        self._scene.add_triangles(
+            o3d.core.Tensor.from_numpy(np.ascontiguousarray(vertices, np.float32)),
+            o3d.core.Tensor.from_numpy(np.ascontiguousarray(faces, np.uint32)),
+        )
+        self._threads = os.cpu_count() or 0
+
+    def _rays(self, origins: NDArray[np.float32], directions: NDArray[np.float32]) -> Any:
+        rays = np.concatenate([origins, directions], axis=1).astype(np.float32)
+        return self._o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays))
+
+    def cast(self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float) -> RayHits:
+        t = np.empty(len(origins), np.float32)
+        face = np.empty(len(origins), np.int64)
+        bary = np.empty((len(origins), 3), np.float32)
+        for start in range(0, len(origins), RAY_CHUNK):
+            stop = min(start + RAY_CHUNK, len(origins))
+            hit = self._scene.cast_rays(self._rays(origins[start:stop], directions[start:stop]), nthreads=self._threads)
+            t_hit = hit["t_hit"].numpy()
+            ids = hit["primitive_ids"].numpy().astype(np.int64)
+            miss = ~np.isfinite(t_hit) | (t_hit > t_max)
+            t[start:stop] = np.where(miss, np.inf, t_hit)
+            face[start:stop] = np.where(miss, -1, ids)
+            uv = hit["primitive_uvs"].numpy()
+            bary[start:stop, 0] = 1.0 - uv[:, 0] - uv[:, 1]
+            bary[start:stop, 1:] = uv
+        return RayHits(t, face, bary)
+
+    def occluded(
+        self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float
+    ) -> NDArray[np.bool_]:
+        out = np.empty(len(origins), bool)
+        for start in range(0, len(origins), RAY_CHUNK):
+            stop = min(start + RAY_CHUNK, len(origins))
+            hit = self._scene.test_occlusions(
+                self._rays(origins[start:stop], directions[start:stop]), tfar=float(t_max), nthreads=self._threads
+            )
+            out[start:stop] = hit.numpy()
+        return out
+
+    def closest(self, points: NDArray[np.float32]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        face = np.empty(len(points), np.int64)
+        bary = np.empty((len(points), 3), np.float32)
+        for start in range(0, len(points), RAY_CHUNK):
+            stop = min(start + RAY_CHUNK, len(points))
+            query = self._o3d.core.Tensor.from_numpy(np.ascontiguousarray(points[start:stop], np.float32))
+            hit = self._scene.compute_closest_points(query, nthreads=self._threads)
+            face[start:stop] = hit["primitive_ids"].numpy()
+            uv = hit["primitive_uvs"].numpy()
+            bary[start:stop, 0] = 1.0 - uv[:, 0] - uv[:, 1]
+            bary[start:stop, 1:] = uv
+        return face, bary
+
+
+class WarpRays:
+    """The same queries with NVIDIA Warp's mesh BVH, on ``"cpu"`` or ``"cuda"``."""
+
+    def __init__(self, vertices: NDArray[np.floating], faces: NDArray[np.integer], device: str = "cpu") -> None:
+        from lifecast.bake import warp_kernels
+
+        self._k = warp_kernels
+        self._device = device
+        self._mesh = warp_kernels.build_mesh(vertices, faces, device)
+
+    def cast(self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float) -> RayHits:
+        t, face, bary = self._k.cast_rays(self._mesh, origins, directions, t_max, self._device)
+        return RayHits(t, face, bary)
+
+    def occluded(
+        self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float
+    ) -> NDArray[np.bool_]:
+        t, _, _ = self._k.cast_rays(self._mesh, origins, directions, t_max, self._device)
+        return np.isfinite(t)
+
+    def closest(self, points: NDArray[np.float32]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        return self._k.closest_points(self._mesh, points, self._device)
+
+
+def make_ray_engine(
+    vertices: NDArray[np.floating], faces: NDArray[np.integer], *, device: str = "cpu", backend: RayBackend = "auto"
+) -> RayEngine:
+    """A ray engine over one mesh.
+
+    ``"auto"`` picks open3d (Embree) on the CPU, where it measured faster than
+    Warp's CPU path (see BENCHMARKS.md), and Warp on CUDA, where open3d has no
+    ray tracer.
+    """
+    if backend == "auto":
+        backend = "open3d" if device == "cpu" else "warp"
+    if backend == "open3d":
+        if device != "cpu":
+            raise ValueError("open3d's RaycastingScene runs on the CPU only; use backend='warp' for CUDA")
+        return Open3DRays(vertices, faces)
+    return WarpRays(vertices, faces, device)
+
+
+@dataclass(frozen=True)
+class Correspondence:
+    """Where each low-surface point lands on the high surface.
+
+    Attributes
+    ----------
+    face
+        ``(q,) int64`` high-mesh triangle.
+    bary
+        ``(q, 3) float32`` barycentrics on it.
+    distance
+        ``(q,) float32`` signed distance from the low point to the high point along the low normal.
+    missed
+        ``(q,) bool``: both rays missed within the cage; the closest point was used.
+    """
+
+    face: NDArray[np.int64]
+    bary: NDArray[np.float32]
+    distance: NDArray[np.float32]
+    missed: NDArray[np.bool_]
+
+
+def correspond(
+    engine: RayEngine,
+    high_vertices: NDArray[np.floating],
+    high_faces: NDArray[np.integer],
+    points: NDArray[np.floating],
+    normals: NDArray[np.floating],
+    cage: float,
+) -> Correspondence:
+    """Project low-surface points onto the high surface along their normals, both ways, within ``cage``.
+
+    Parameters
+    ----------
+    engine
+        Ray engine built over the high mesh (:func:`make_ray_engine`).
+    high_vertices, high_faces
+        ``(n, 3)`` / ``(m, 3)`` the high mesh (for the hit positions of closest-point fallbacks).
+    points
+        ``(q, 3)`` points on the low surface.
+    normals
+        ``(q, 3)`` unit low-surface normals at those points.
+    cage
+        Largest distance searched along each normal direction.
+    """
+    points = np.ascontiguousarray(points, np.float32)
+    normals = np.ascontiguousarray(normals, np.float32)
+    out_hit = engine.cast(points, normals, cage)
+    in_hit = engine.cast(points, -normals, cage)
+    use_out = out_hit.t <= in_hit.t
+    face = np.where(use_out, out_hit.face, in_hit.face)
+    bary = np.where(use_out[:, None], out_hit.bary, in_hit.bary)
+    distance = np.where(use_out, out_hit.t, -in_hit.t).astype(np.float32)
+    missed = face < 0
+    if missed.any():
+        miss_face, miss_bary = engine.closest(points[missed])
+        face[missed] = miss_face
+        bary[missed] = miss_bary
+        corners = np.asarray(high_vertices, np.float32)[np.asarray(high_faces)[miss_face]]
+        target = np.einsum("qk,qkc->qc", miss_bary, corners)
+        distance[missed] = np.einsum("qc,qc->q", target - points[missed], normals[missed])
+    return Correspondence(face.astype(np.int64), bary.astype(np.float32), distance, missed)

@@ -1,0 +1,133 @@
+"""Per-corner tangent frames for tangent-space normal maps, MikkTSpace-compatible in the common case.
+
+What is done, as in MikkTSpace (Blender, Maya, Houdini, Substance, Unreal):
+
+- each triangle's tangent ``T = dP/du`` and bitangent ``B = dP/dv`` come from
+  its UV derivatives; the handedness sign is ``sign(det)`` of the UV map, so
+  mirrored charts (xatlas mirrors some) get ``-1``;
+- each corner's tangent is T projected onto the plane of the vertex normal,
+  normalised and weighted by the corner angle, then summed over the corners
+  that share the same position, the same UV and the same handedness: tangents
+  split at UV seams and between mirrored and unmirrored charts, and are smooth
+  elsewhere;
+- the shader rebuilds ``B = sign * cross(N, T)`` from the interpolated ``N`` and
+  ``T``; the baker does the same after Gram-Schmidt, so the green channel is
+  +V (OpenGL, "Y+" in Substance, the default of Blender and Maya).
+
+Where this differs from the reference implementation: MikkTSpace also groups
+by the *normal* index (meshes with hard edges) and handles degenerate UV
+triangles by borrowing from neighbours; here positions share one smooth
+normal per vertex and a degenerate-UV triangle contributes nothing (its
+corners take the neighbours' tangents, or an arbitrary one perpendicular to
+the normal when none). For smooth-shaded meshes with non-degenerate UVs, the
+common production case, the frames are the same up to float rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float32]:
+    """``(n, 3) float32`` unit vertex normals: the angle-weighted mean of the adjacent face normals."""
+    v = np.asarray(vertices, np.float64)
+    f = np.asarray(faces, np.int64)
+    corners = v[f]
+    face_n = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    face_n /= np.maximum(np.linalg.norm(face_n, axis=1, keepdims=True), 1e-30)
+    angles = corner_angles(corners)
+    normals = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(normals, f[:, k], face_n * angles[:, k : k + 1])
+    return _normalize(normals).astype(np.float32)
+
+
+def corner_angles(corners: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(m, 3)`` interior angle at each corner of ``(m, 3, 3)`` triangle corners."""
+    angles = np.empty(corners.shape[:2])
+    for k in range(3):
+        a = _normalize(corners[:, (k + 1) % 3] - corners[:, k])
+        b = _normalize(corners[:, (k + 2) % 3] - corners[:, k])
+        angles[:, k] = np.arccos(np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0))
+    return angles
+
+
+def corner_tangents(
+    vertices: NDArray[np.floating],
+    faces: NDArray[np.integer],
+    normals: NDArray[np.floating],
+    uvs: NDArray[np.floating],
+    face_uvs: NDArray[np.integer],
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Smooth per-corner tangents and handedness signs.
+
+    Parameters
+    ----------
+    vertices
+        ``(n, 3)`` positions.
+    faces
+        ``(m, 3)`` triangles.
+    normals
+        ``(n, 3)`` unit vertex normals (the shading normals the map is baked against).
+    uvs
+        ``(k, 2)`` UVs.
+    face_uvs
+        ``(m, 3)`` UV index of each corner.
+
+    Returns
+    -------
+    tangent
+        ``(m, 3, 3) float32`` unit tangent at each triangle corner, perpendicular to the vertex normal.
+    sign
+        ``(m, 3) float32`` handedness (+1, or -1 for mirrored UVs): ``B = sign * cross(N, T)``.
+    """
+    v = np.asarray(vertices, np.float64)
+    f = np.asarray(faces, np.int64)
+    fu = np.asarray(face_uvs, np.int64)
+    n = np.asarray(normals, np.float64)
+    p = v[f]
+    t = np.asarray(uvs, np.float64)[fu]
+    e1, e2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+    d1, d2 = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
+    det = d1[:, 0] * d2[:, 1] - d2[:, 0] * d1[:, 1]
+    valid = np.abs(det) > 1e-20
+    inv = np.where(valid, 1.0 / np.where(valid, det, 1.0), 0.0)[:, None]
+    face_t = (e1 * d2[:, 1:2] - e2 * d1[:, 1:2]) * inv
+    sign = np.where(det < 0, -1.0, 1.0)
+
+    # Corner tangent: face tangent projected onto the vertex normal's plane, angle weighted.
+    weight = corner_angles(p) * valid[:, None]
+    contrib = np.empty((len(f), 3, 3))
+    for k in range(3):
+        nk = n[f[:, k]]
+        proj = face_t - nk * np.einsum("ij,ij->i", face_t, nk)[:, None]
+        contrib[:, k] = _normalize(proj) * weight[:, k : k + 1]
+
+    # Group corners by (position, uv, handedness) and sum.
+    keys = np.stack([f.ravel(), fu.ravel(), np.repeat(sign, 3)], axis=1)
+    _, group = np.unique(keys, axis=0, return_inverse=True)
+    group = group.ravel()
+    summed = np.zeros((int(group.max()) + 1 if len(group) else 0, 3))
+    np.add.at(summed, group, contrib.reshape(-1, 3))
+    tangent = summed[group].reshape(-1, 3, 3)
+
+    # Re-orthogonalise against each corner's normal; fall back to any perpendicular where empty.
+    corner_n = n[f]
+    tangent -= corner_n * np.einsum("ijk,ijk->ij", tangent, corner_n)[..., None]
+    length = np.linalg.norm(tangent, axis=2)
+    empty = length < 1e-12
+    if empty.any():
+        tangent[empty] = any_perpendicular(corner_n[empty])
+    tangent = _normalize(tangent)
+    return tangent.astype(np.float32), np.repeat(sign[:, None], 3, axis=1).astype(np.float32)
+
+
+def any_perpendicular(normals: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(q, 3)`` unit vectors perpendicular to each of ``(q, 3)`` unit normals."""
+    axis = np.where(np.abs(normals[:, 0:1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
+    return _normalize(np.cross(normals, axis))
+
+
+def _normalize(a: NDArray[np.float64]) -> NDArray[np.float64]:
+    return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-30)
