@@ -43,6 +43,10 @@ def _positive_int_list(text: str) -> tuple[int, ...]:
     return values
 
 
+def _map_list(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
 def _add_process_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--texture", type=Path, help="colour image for a mesh whose file names none (OBJ without MTL)")
     p.add_argument("--subject", help="id of the scanned person (recorded in the asset's provenance)")
@@ -71,6 +75,14 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--texture-size", type=int, default=4096, help="LOD0 albedo size in pixels (default 4096)")
     p.add_argument("--udims", type=int, default=1, help="number of UDIM tiles (default 1)")
+    p.add_argument(
+        "--maps",
+        type=_map_list,
+        default=("albedo", "normal", "displacement"),
+        help="maps to bake per LOD: albedo,normal,displacement,object_normal,ao (default albedo,normal,displacement)",
+    )
+    p.add_argument("--cage", type=float, help="bake cage distance in asset units (default: from the meshes' distance)")
+    p.add_argument("--device", default="cpu", help="device for baking: cpu or cuda (default cpu)")
     p.add_argument("--keep-uvs", action="store_true", help="keep the scan's own UVs where a level still has them")
     p.add_argument("--keep-ground", action="store_true", help="do not look for and remove a turntable/ground plane")
     p.add_argument(
@@ -146,6 +158,9 @@ def _options_from(args: argparse.Namespace, scan: Path) -> Any:
         cache_dir=getattr(args, "cache", None),
         force=args.force,
         stop_after=getattr(args, "stop_after", None),
+        maps=getattr(args, "maps", ("albedo", "normal", "displacement")),
+        cage=getattr(args, "cage", None),
+        device=getattr(args, "device", "cpu"),
         show=getattr(args, "show", None),
         project=getattr(args, "project", None),
         no_subject=getattr(args, "no_subject", False),

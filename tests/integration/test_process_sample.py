@@ -63,7 +63,12 @@ def test_the_asset_is_valid_and_says_where_it_came_from(first_run: FirstRun, sam
     lod = root.GetVariantSets().GetVariantSet("lod")
     assert lod.GetVariantNames() == ["lod0", "lod1", "lod2"]
     maps = sorted(p.name for p in (out / "maps").iterdir())
-    assert maps == ["head_lod0_albedo.1001.png", "head_lod1_albedo.1001.png", "head_lod2_albedo.1001.png"]
+    expected = [
+        f"head_lod{i}_{channel}.1001.{ext}"
+        for i in range(3)
+        for channel, ext in (("albedo", "png"), ("displacement", "exr"), ("mask", "png"), ("normal", "png"))
+    ]
+    assert maps == expected
 
 
 def test_the_sample_is_cleaned_to_one_head_in_centimetres(first_run: FirstRun) -> None:

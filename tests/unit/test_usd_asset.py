@@ -361,3 +361,43 @@ def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no UVs"):
         export_asset(tmp_path, "a", [icosphere(1)], albedo="maps/x.png")
     assert not (tmp_path / "asset.usda").exists()
+
+
+def test_normal_and_displacement_maps_feed_the_preview_surface(tmp_path: Path) -> None:
+    from lifecast.bake import write_exr
+
+    lods = lod_chain()
+    write_png(tmp_path / "maps" / "head_albedo.1001.png")
+    write_png(tmp_path / "maps" / "head_normal.1001.png", value=128)
+    write_exr(tmp_path / "maps" / "head_displacement.1001.exr", np.zeros((4, 4), np.float32))
+    export_asset(
+        tmp_path,
+        NAME,
+        lods,
+        albedo="maps/head_albedo.<UDIM>.png",
+        normal="maps/head_normal.<UDIM>.png",
+        displacement="maps/head_displacement.<UDIM>.exr",
+    )
+    report = validate_asset_report(tmp_path / "asset.usda")
+    assert report.errors == [], report.errors
+    assert any("cannot expand" in w for w in report.warnings), "USD's normal-map validator and <UDIM>"
+    stage = open_stage(tmp_path / "asset.usda")
+    material, _ = UsdShade.MaterialBindingAPI(stage.GetPrimAtPath(RENDER_MESH)).ComputeBoundMaterial()
+    surface = material.ComputeSurfaceSource()[0]
+
+    def source_of(input_name: str) -> UsdShade.Shader:
+        return UsdShade.Shader(surface.GetInput(input_name).GetConnectedSources()[0][0].source.GetPrim())
+
+    normal = source_of("normal")
+    assert normal.GetInput("sourceColorSpace").Get() == "raw"
+    assert tuple(normal.GetInput("scale").Get()) == (2.0, 2.0, 2.0, 1.0)
+    assert tuple(normal.GetInput("bias").Get()) == (-1.0, -1.0, -1.0, 0.0)
+    assert normal.GetInput("file").Get().path == "./maps/head_normal.<UDIM>.png"
+    height = source_of("displacement")
+    assert height.GetInput("sourceColorSpace").Get() == "raw"
+    assert height.GetInput("file").Get().path == "./maps/head_displacement.<UDIM>.exr"
+    assert material.GetDisplacementOutput().HasConnectedSource()
+    assert source_of("diffuseColor").GetInput("sourceColorSpace").Get() == "sRGB"
+    # The <UDIM> leniency never hides a missing map: with its only tile gone the asset fails.
+    (tmp_path / "maps" / "head_normal.1001.png").unlink()
+    assert any("head_normal" in e for e in validate_asset_report(tmp_path / "asset.usda").errors)

@@ -10,8 +10,9 @@ Stages, each cached by content hash (see :mod:`lifecast.pipeline.runner`)::
 - **lod** decimates it into an LOD chain.
 - **uv** unwraps every LOD (or keeps the scan's UVs when asked and possible),
   optionally laid out over UDIM tiles.
-- **texture** transfers the scan's colour onto every LOD's UVs (LOD *i* at
-  ``texture_size / 2**i``, never below 512) with edge padding.
+- **texture** bakes the scan onto every LOD's UVs with :func:`lifecast.bake.bake_maps`
+  (albedo, tangent-space normal and displacement by default; LOD *i* at
+  ``texture_size / 2**i``, never below 512), with edge padding.
 - **export** writes the ASWF-layout USD asset, which :func:`publish` copies
   into the output directory, ``asset.usda`` last.
 
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
     from lifecast.consent.guard import ProcessGrant
 
 STAGE_NAMES = ("ingest", "clean", "lod", "uv", "texture", "export")
+#: Maps ``--maps`` accepts (the baking engine's channels).
+MAP_NAMES = ("albedo", "normal", "object_normal", "displacement", "ao")
+#: Maps the texture stage bakes by default, and those the USD material reads.
+DEFAULT_MAPS = ("albedo", "normal", "displacement")
+MATERIAL_CHANNELS = ("albedo", "normal", "displacement")
 MIN_LOD_TEXTURE = 512
 
 
@@ -75,6 +81,9 @@ class ProcessOptions:
     cache_dir: Path | None = None
     force: bool = False
     stop_after: str | None = None
+    maps: tuple[str, ...] = DEFAULT_MAPS
+    cage: float | None = None
+    device: str = "cpu"
     #: Consent guardrails (:mod:`lifecast.consent`): the show folder (else ``$LIFECAST_SHOW``), the
     #: project the consent must cover (else ``$LIFECAST_PROJECT``), ``no_subject`` for a prop or test
     #: chart, and the studio's signing certificate/key (else ``$LIFECAST_C2PA_CERT``/``_KEY``).
@@ -130,6 +139,11 @@ def check_options(opts: ProcessOptions) -> None:
         raise InputError(f"UDIM tile count must be between 1 and 100, got {opts.udims}")
     if opts.stop_after is not None and opts.stop_after not in STAGE_NAMES:
         raise InputError(f"unknown stage {opts.stop_after!r} for stop_after: one of {', '.join(STAGE_NAMES)}")
+    unknown = [m for m in opts.maps if m not in MAP_NAMES]
+    if unknown:
+        raise InputError(f"unknown map(s) {', '.join(unknown)}: choose from {', '.join(MAP_NAMES)}")
+    if opts.cage is not None and not opts.cage > 0:
+        raise InputError(f"cage distance must be positive, got {opts.cage}")
     if opts.fill_holes_mm < 0:
         raise InputError(f"hole-filling limit must be >= 0 mm, got {opts.fill_holes_mm}")
 
@@ -279,36 +293,61 @@ def lod_texture_size(texture_size: int, lod_index: int) -> int:
 
 
 def _texture(ctx: StageContext) -> dict[str, Any]:
-    from lifecast.bake import transfer_albedo, write_png
+    from lifecast.bake import bake_maps
 
     p = ctx.params
     source: TriMesh = ctx.input("clean", "mesh")
     lods: list[TriMesh] = ctx.input("uv", "lods")
-    if source.vertex_colors is None and source.texture is None:
-        ctx.warn("the scan has no colour (no vertex colours, no texture): the asset gets a plain material")
-        return {"albedo": [None] * len(lods), "maps": None, "summary": {"maps": 0}}
-    name = p["name"]
-    albedo: list[str | None] = []
+    maps = [m for m in p["maps"]]
+    if "albedo" in maps and source.vertex_colors is None and source.texture is None:
+        ctx.warn("the scan has no colour (no vertex colours, no texture): no albedo map, a plain material")
+        maps.remove("albedo")
+    textures: list[dict[str, str]] = [{} for _ in lods]
+    if not maps:
+        return {"textures": textures, "maps": None, "summary": {"maps": 0}}
+    out = ctx.files_dir / "maps"
     coverage: list[float] = []
+    seconds: dict[str, float] = {}
+    misses = 0
     n = len(lods)
     for i, mesh in enumerate(lods):
         size = lod_texture_size(p["texture_size"], i)
-        tiles = transfer_albedo(
+        name = f"{p['name']}_lod{i}"
+        result = bake_maps(
             source,
             mesh,
+            maps=maps,
             size=size,
+            out_dir=out,
+            name=name,
+            cage=p["cage"],
+            udims="auto",
+            device=p["device"],
+            # Charts lifecast unwrapped never overlap (xatlas packs them apart); texels counted twice there are
+            # conservative edges meeting. Kept scan UVs can really overlap (mirrored halves): refuse those.
+            allow_overlapping_uvs=not p["keep_uvs"],
             progress=scaled_progress(ctx.progress, i / n, (i + 1) / n, f"LOD{i} {size}px: "),
         )
-        stem = f"{name}_lod{i}_albedo"
-        for udim, tile in sorted(tiles.items()):
-            write_png(ctx.files_dir / "maps" / f"{stem}.{udim}.png", tile.image)
-            coverage.append(float(np.mean(tile.coverage)))
-        albedo.append(f"maps/{stem}.<UDIM>.png" if len(tiles) > 1 or p["udims"] > 1 else f"maps/{stem}.1001.png")
+        for channel, tiles in result.paths.items():
+            if channel not in MATERIAL_CHANNELS or not tiles:
+                continue
+            first = next(iter(tiles.values()))
+            single = len(tiles) == 1 and 1001 in tiles
+            textures[i][channel] = f"maps/{first.name}" if single else f"maps/{name}_{channel}.<UDIM>{first.suffix}"
+        coverage.extend(result.coverage.values())
+        misses += result.cage_misses
+        for step, s in result.seconds.items():
+            seconds[step] = round(seconds.get(step, 0.0) + s, 3)
     ctx.progress(1.0)
     return {
-        "albedo": albedo,
+        "textures": textures,
         "maps": StageFile("maps", ctx.files_dir),
-        "summary": {"maps": len(coverage), "coverage_mean": round(float(np.mean(coverage)), 4) if coverage else 0.0},
+        "summary": {
+            "maps": list(maps),
+            "coverage_mean": round(float(np.mean(coverage)), 4) if coverage else 0.0,
+            "cage_misses": misses,
+            "seconds": seconds,
+        },
     }
 
 
@@ -317,7 +356,7 @@ def _export(ctx: StageContext) -> dict[str, Any]:
 
     p = ctx.params
     lods: list[TriMesh] = ctx.input("uv", "lods")
-    albedo: list[str | None] = ctx.input("texture", "albedo")
+    textures: list[dict[str, str]] = ctx.input("texture", "textures")
     asset_dir = ctx.files_dir / "asset"
     maps: StageFile | None = ctx.input("texture", "maps")
     if maps is not None and maps.path.is_dir():
@@ -327,7 +366,9 @@ def _export(ctx: StageContext) -> dict[str, Any]:
         asset_dir,
         p["name"],
         lods,
-        albedo=albedo,
+        albedo=[t.get("albedo") for t in textures],
+        normal=[t.get("normal") for t in textures],
+        displacement=[t.get("displacement") for t in textures],
         meters_per_unit=METERS_PER_UNIT[p["asset_units"]],
         up_axis="Y",
         provenance=p["provenance"],
@@ -387,9 +428,17 @@ def build_stages(
     texture = Stage(
         "texture",
         _texture,
-        version="1",
+        version="2",
         deps=("clean", "uv"),
-        params={"texture_size": opts.texture_size, "udims": opts.udims, "name": name},
+        params={
+            "texture_size": opts.texture_size,
+            "udims": opts.udims,
+            "name": name,
+            "maps": list(opts.maps),
+            "cage": opts.cage,
+            "device": opts.device,
+            "keep_uvs": opts.keep_uvs,
+        },
     )
     provenance = {
         "lifecast_version": lifecast.__version__,
@@ -403,6 +452,7 @@ def build_stages(
             "lods": list(opts.lods),
             "texture_size": opts.texture_size,
             "udims": opts.udims,
+            "maps": list(opts.maps),
             "keep_uvs": opts.keep_uvs,
             "remove_ground_plane": opts.remove_ground_plane,
             "fill_holes_mm": opts.fill_holes_mm,
@@ -412,7 +462,7 @@ def build_stages(
     export = Stage(
         "export",
         _export,
-        version="1",
+        version="2",
         deps=("uv", "texture"),
         params={"name": name, "asset_units": opts.asset_units, "provenance": provenance},
     )

@@ -146,6 +146,8 @@ def export_asset(
     lods: Sequence[TriMesh],
     *,
     albedo: str | Sequence[str | None] | None,
+    normal: str | Sequence[str | None] | None = None,
+    displacement: str | Sequence[str | None] | None = None,
     meters_per_unit: float = 0.01,
     up_axis: str = "Y",
     provenance: Mapping[str, Any] | None = None,
@@ -173,6 +175,10 @@ def export_asset(
         gives one path (or ``None``) per LOD, for LODs with UVs of their own:
         each LOD then gets its own material (``look_<variant>``), bound inside
         the ``lod`` variant set of ``mtl.usdc``; the proxy uses the last LOD's.
+    normal, displacement
+        Tangent-space normal maps (raw PNG) and displacement maps (float EXR),
+        given like ``albedo``; they feed ``inputs:normal`` and
+        ``inputs:displacement`` of the same materials.
     meters_per_unit
         Stage ``metersPerUnit`` (0.01 for centimetres).
     up_axis
@@ -205,20 +211,11 @@ def export_asset(
     axis = _up_axis_token(up_axis)
     if not meters_per_unit > 0.0:
         raise ValueError(f"meters_per_unit must be positive, got {meters_per_unit}")
-    per_lod = [albedo] * len(lods) if albedo is None or isinstance(albedo, str) else list(albedo)
-    if len(per_lod) != len(lods):
-        raise ValueError(f"got {len(per_lod)} albedo paths for {len(lods)} LODs")
-    albedo_paths = [texture_asset_path(a) if a is not None else None for a in per_lod]
     textures: list[Path] = []
-    for index, (given, asset_path) in enumerate(zip(per_lod, albedo_paths, strict=True)):
-        if asset_path is None:
-            continue
-        found = texture_files(out_dir, asset_path)
-        if not found:
-            raise FileNotFoundError(f"albedo texture {given!r} not found under {out_dir}")
-        if not lods[index].has_uvs:
-            raise ValueError(f"LOD {index} has no UVs, so it cannot carry the albedo texture")
-        textures.extend(p for p in found if p not in textures)
+    albedo_paths = _per_lod_textures("albedo", albedo, lods, out_dir, textures)
+    normal_paths = _per_lod_textures("normal", normal, lods, out_dir, textures)
+    displacement_paths = _per_lod_textures("displacement", displacement, lods, out_dir, textures)
+    looks = [LookFiles(*files) for files in zip(albedo_paths, normal_paths, displacement_paths, strict=True)]
 
     layout = AssetLayout.for_name(name)
     stage_metadata = LayerMetadata(layout.root.name, meters_per_unit, axis)
@@ -228,7 +225,7 @@ def export_asset(
         MATERIAL_FILE: build_material_layer(
             layout,
             stage_metadata,
-            albedo_files=albedo_paths,
+            looks=looks,
             variant_names=variant_names,
             use_display_color=all(mesh.vertex_colors is not None for mesh in lods),
             proxy=len(lods) > 1,
@@ -253,6 +250,42 @@ def export_asset(
         files=[out_dir / ROOT_FILE, out_dir / PAYLOAD_FILE, out_dir / GEOMETRY_FILE, out_dir / MATERIAL_FILE]
         + [path.absolute() for path in textures],
     )
+
+
+@dataclass(frozen=True)
+class LookFiles:
+    """One material's texture asset paths (``./maps/...``, ``<UDIM>`` allowed), or ``None`` each."""
+
+    albedo: str | None
+    normal: str | None
+    displacement: str | None
+
+
+def _per_lod_textures(
+    channel: str,
+    given: str | Sequence[str | None] | None,
+    lods: Sequence[TriMesh],
+    out_dir: Path,
+    found_files: list[Path],
+) -> list[str | None]:
+    """One asset path (or ``None``) per LOD for ``channel``; checks the files exist and the LODs have UVs.
+
+    Appends the files found on disk (UDIM tiles expanded) to ``found_files``.
+    """
+    per_lod = [given] * len(lods) if given is None or isinstance(given, str) else list(given)
+    if len(per_lod) != len(lods):
+        raise ValueError(f"got {len(per_lod)} {channel} paths for {len(lods)} LODs")
+    paths = [texture_asset_path(p) if p is not None else None for p in per_lod]
+    for index, (relative, asset_path) in enumerate(zip(per_lod, paths, strict=True)):
+        if asset_path is None:
+            continue
+        found = texture_files(out_dir, asset_path)
+        if not found:
+            raise FileNotFoundError(f"{channel} texture {relative!r} not found under {out_dir}")
+        if not lods[index].has_uvs:
+            raise ValueError(f"LOD {index} has no UVs, so it cannot carry the {channel} texture")
+        found_files.extend(p for p in found if p not in found_files)
+    return paths
 
 
 @dataclass(frozen=True)
@@ -300,14 +333,14 @@ def build_material_layer(
     layout: AssetLayout,
     metadata: LayerMetadata,
     *,
-    albedo_files: Sequence[str | None],
+    looks: Sequence[LookFiles],
     variant_names: Sequence[str],
     use_display_color: bool,
     proxy: bool,
 ) -> Sdf.Layer:
     """``mtl.usdc``: the ``mtl`` scope with the material(s), and their bindings on the mesh paths.
 
-    When every LOD shares one albedo (or none), one ``look`` is bound to the
+    When every LOD shares one set of maps (or none), one ``look`` is bound to the
     mesh paths. When LODs have textures of their own, each gets
     ``look_<variant>``, bound inside the ``lod`` variant set, so switching the
     LOD switches mesh and material together.
@@ -316,28 +349,37 @@ def build_material_layer(
     stage = _stage_on_new_layer(layer, metadata)
     root = stage.OverridePrim(layout.root)
     UsdGeom.Scope.Define(stage, layout.material.GetParentPath())
-    if len(set(albedo_files)) <= 1:
-        material = define_preview_material(
-            stage, layout.material, albedo_file=albedo_files[0], use_display_color=use_display_color
-        )
+    if len(set(looks)) <= 1:
+        material = _define_look(stage, layout.material, looks[0], use_display_color)
         meshes = [layout.render_mesh, layout.proxy_mesh] if proxy else [layout.render_mesh]
         for mesh_path in meshes:
             UsdShade.MaterialBindingAPI.Apply(stage.OverridePrim(mesh_path)).Bind(material)
         return layer
-    looks = []
-    for variant, albedo_file in zip(variant_names, albedo_files, strict=True):
+    materials = []
+    for variant, files in zip(variant_names, looks, strict=True):
         path = layout.material.GetParentPath().AppendChild(f"{MATERIAL_NAME}_{variant}")
-        looks.append(define_preview_material(stage, path, albedo_file=albedo_file, use_display_color=use_display_color))
+        materials.append(_define_look(stage, path, files, use_display_color))
     if proxy:
-        UsdShade.MaterialBindingAPI.Apply(stage.OverridePrim(layout.proxy_mesh)).Bind(looks[-1])
+        UsdShade.MaterialBindingAPI.Apply(stage.OverridePrim(layout.proxy_mesh)).Bind(materials[-1])
     variant_set = root.GetVariantSets().AddVariantSet(LOD_VARIANT_SET)
-    for variant, look in zip(variant_names, looks, strict=True):
+    for variant, look in zip(variant_names, materials, strict=True):
         variant_set.AddVariant(variant)
         variant_set.SetVariantSelection(variant)
         with variant_set.GetVariantEditContext():
             UsdShade.MaterialBindingAPI.Apply(stage.OverridePrim(layout.render_mesh)).Bind(look)
     variant_set.ClearVariantSelection()
     return layer
+
+
+def _define_look(stage: Usd.Stage, path: Sdf.Path, files: LookFiles, use_display_color: bool) -> UsdShade.Material:
+    return define_preview_material(
+        stage,
+        path,
+        albedo_file=files.albedo,
+        normal_file=files.normal,
+        displacement_file=files.displacement,
+        use_display_color=use_display_color,
+    )
 
 
 def build_payload_layer(metadata: LayerMetadata) -> Sdf.Layer:

@@ -36,6 +36,8 @@ def define_preview_material(
     path: str | Sdf.Path,
     *,
     albedo_file: str | None,
+    normal_file: str | None = None,
+    displacement_file: str | None = None,
     use_display_color: bool = False,
     uv_set: str = "st",
 ) -> UsdShade.Material:
@@ -50,6 +52,14 @@ def define_preview_material(
     albedo_file
         Asset path of the albedo texture as it should be written into the
         layer (relative, e.g. ``"./maps/head_albedo.<UDIM>.png"``), or ``None``.
+    normal_file
+        Asset path of a tangent-space normal map (OpenGL +Y, raw 8/16-bit PNG),
+        or ``None``: read raw with scale ``(2, 2, 2, 1)`` and bias
+        ``(-1, -1, -1, 0)`` into ``inputs:normal``.
+    displacement_file
+        Asset path of a displacement map (float EXR, signed distance along the
+        normal in scene units, 0 on the surface), or ``None``: its red channel,
+        raw, drives ``inputs:displacement``.
     use_display_color
         With no ``albedo_file``: read the ``displayColor`` primvar as the
         diffuse colour instead of using :data:`ALBEDO_FALLBACK`.
@@ -71,19 +81,28 @@ def define_preview_material(
     diffuse = surface.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f)
     material.CreateSurfaceOutput().ConnectToSource(surface.ConnectableAPI(), "surface")
 
-    if albedo_file is not None:
+    textured = albedo_file is not None or normal_file is not None or displacement_file is not None
+    st_reader = None
+    if textured:
         st_reader = UsdShade.Shader.Define(stage, material_path.AppendChild("stReader"))
         st_reader.CreateIdAttr("UsdPrimvarReader_float2")
         st_reader.CreateInput("varname", Sdf.ValueTypeNames.String).Set(uv_set)
         st_reader.CreateOutput("result", Sdf.ValueTypeNames.Float2)
-
-        texture = UsdShade.Shader.Define(stage, material_path.AppendChild("albedoTexture"))
-        texture.CreateIdAttr("UsdUVTexture")
-        texture.CreateInput("file", Sdf.ValueTypeNames.Asset).Set(Sdf.AssetPath(albedo_file))
-        texture.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set("sRGB")
-        texture.CreateInput("wrapS", Sdf.ValueTypeNames.Token).Set("clamp")
-        texture.CreateInput("wrapT", Sdf.ValueTypeNames.Token).Set("clamp")
-        texture.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(st_reader.ConnectableAPI(), "result")
+    if normal_file is not None and st_reader is not None:
+        normal = _uv_texture(stage, material_path.AppendChild("normalTexture"), normal_file, "raw", st_reader)
+        normal.CreateInput("scale", Sdf.ValueTypeNames.Float4).Set(Gf.Vec4f(2.0, 2.0, 2.0, 1.0))
+        normal.CreateInput("bias", Sdf.ValueTypeNames.Float4).Set(Gf.Vec4f(-1.0, -1.0, -1.0, 0.0))
+        normal.CreateOutput("rgb", Sdf.ValueTypeNames.Float3)
+        surface.CreateInput("normal", Sdf.ValueTypeNames.Normal3f).ConnectToSource(normal.ConnectableAPI(), "rgb")
+    if displacement_file is not None and st_reader is not None:
+        height = _uv_texture(
+            stage, material_path.AppendChild("displacementTexture"), displacement_file, "raw", st_reader
+        )
+        height.CreateOutput("r", Sdf.ValueTypeNames.Float)
+        surface.CreateInput("displacement", Sdf.ValueTypeNames.Float).ConnectToSource(height.ConnectableAPI(), "r")
+        material.CreateDisplacementOutput().ConnectToSource(surface.ConnectableAPI(), "displacement")
+    if albedo_file is not None and st_reader is not None:
+        texture = _uv_texture(stage, material_path.AppendChild("albedoTexture"), albedo_file, "sRGB", st_reader)
         texture.CreateOutput("rgb", Sdf.ValueTypeNames.Float3)
         diffuse.ConnectToSource(texture.ConnectableAPI(), "rgb")
     elif use_display_color:
@@ -96,6 +115,20 @@ def define_preview_material(
     else:
         diffuse.Set(Gf.Vec3f(*ALBEDO_FALLBACK))
     return material
+
+
+def _uv_texture(
+    stage: Usd.Stage, path: Sdf.Path, file: str, color_space: str, st_reader: UsdShade.Shader
+) -> UsdShade.Shader:
+    """A ``UsdUVTexture`` reading ``file`` through the ``st`` reader, clamped, in ``color_space``."""
+    texture = UsdShade.Shader.Define(stage, path)
+    texture.CreateIdAttr("UsdUVTexture")
+    texture.CreateInput("file", Sdf.ValueTypeNames.Asset).Set(Sdf.AssetPath(file))
+    texture.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set(color_space)
+    texture.CreateInput("wrapS", Sdf.ValueTypeNames.Token).Set("clamp")
+    texture.CreateInput("wrapT", Sdf.ValueTypeNames.Token).Set("clamp")
+    texture.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(st_reader.ConnectableAPI(), "result")
+    return texture
 
 
 #: The UDIM token in texture paths, as Hydra, Karma, RenderMan and Arnold spell it.

@@ -31,7 +31,7 @@ from pathlib import Path
 from pxr import Kind, Sdf, Tf, Usd, UsdGeom, UsdShade, UsdValidation
 
 from lifecast.usd.asset import LOD_VARIANT_SET
-from lifecast.usd.material import texture_files
+from lifecast.usd.material import UDIM_TOKEN, texture_files
 
 __all__ = ["ValidationReport", "validate_asset", "validate_asset_report"]
 
@@ -96,10 +96,19 @@ def _run_usd_validators(stage: Usd.Stage, report: ValidationReport) -> None:
         if error.HasNoError():
             continue
         message = f"{error.GetIdentifier()}: {error.GetMessage()}"
-        if error.GetType() == UsdValidation.ValidationErrorType.Error:
+        if _is_udim_resolve_limitation(message):
+            # USD's normal-map validator resolves inputs:file literally and cannot expand <UDIM>;
+            # _check_textures checks that the tiles exist, and reports an error if none does.
+            report.warnings.append(f"{message} (a <UDIM> path this validator cannot expand)")
+        elif error.GetType() == UsdValidation.ValidationErrorType.Error:
             report.errors.append(message)
         elif error.GetType() == UsdValidation.ValidationErrorType.Warn:
             report.warnings.append(message)
+
+
+def _is_udim_resolve_limitation(message: str) -> bool:
+    """True for the normal-map validator's unresolvable-file error on a ``<UDIM>`` path."""
+    return "NormalMapTextureValidator.InvalidFile" in message and f"{UDIM_TOKEN}" in message
 
 
 def _check_stage_metadata(stage: Usd.Stage, report: ValidationReport) -> None:
