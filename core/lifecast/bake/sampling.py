@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -16,7 +15,10 @@ QUERY_CHUNK = 1 << 20
 
 
 class SurfaceLocator:
-    """Closest points on a triangle mesh (open3d's BVH), as triangle ids and barycentrics.
+    """Closest points on a triangle mesh (open3d's BVH), as triangle ids and barycentrics, with progress.
+
+    A thin wrapper over :class:`lifecast.bake.correspond.Open3DRays` that issues
+    the queries in chunks so long transfers can report progress.
 
     Parameters
     ----------
@@ -27,14 +29,9 @@ class SurfaceLocator:
     """
 
     def __init__(self, vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> None:
-        import open3d as o3d
+        from lifecast.bake.correspond import Open3DRays
 
-        self._o3d = o3d
-        self._scene = o3d.t.geometry.RaycastingScene()
-        self._scene.add_triangles(
-            o3d.core.Tensor.from_numpy(np.ascontiguousarray(vertices, np.float32)),
-            o3d.core.Tensor.from_numpy(np.ascontiguousarray(faces, np.uint32)),
-        )
+        self._rays = Open3DRays(vertices, faces)
 
     def closest(
         self,
@@ -61,16 +58,9 @@ class SurfaceLocator:
         points = np.ascontiguousarray(points, np.float32)
         face = np.empty(len(points), np.int64)
         bary = np.empty((len(points), 3), np.float32)
-        threads = os.cpu_count() or 0
         for start in range(0, len(points), QUERY_CHUNK):
             stop = min(start + QUERY_CHUNK, len(points))
-            hit = self._scene.compute_closest_points(
-                self._o3d.core.Tensor.from_numpy(points[start:stop]), nthreads=threads
-            )
-            face[start:stop] = hit["primitive_ids"].numpy()
-            uv = hit["primitive_uvs"].numpy()  # point = (1 - u - v) * p0 + u * p1 + v * p2
-            bary[start:stop, 0] = 1.0 - uv[:, 0] - uv[:, 1]
-            bary[start:stop, 1:] = uv
+            face[start:stop], bary[start:stop] = self._rays.closest(points[start:stop])
             if on_chunk is not None:
                 on_chunk(stop, len(points))
         return face, bary
