@@ -26,7 +26,7 @@ import resource
 import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -606,11 +606,6 @@ def peak_rss_mb() -> float:
     return kb / 1024.0 if sys.platform != "darwin" else kb / (1024.0 * 1024.0)
 
 
-def options_dict(opts: ProcessOptions) -> dict[str, Any]:
-    """Options as plain JSON-able values (for logs and reports)."""
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
-
-
 __all__ = [
     "STAGE_NAMES",
     "ProcessOptions",
@@ -618,7 +613,6 @@ __all__ = [
     "build_stages",
     "check_options",
     "lod_texture_size",
-    "options_dict",
     "peak_rss_mb",
     "process_scan",
     "publish",
