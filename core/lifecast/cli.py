@@ -252,7 +252,12 @@ COMMANDS: dict[str, Handler] = {
 #: Packages that bring command groups of their own. Each names a module with
 #: ``add_commands(subparsers) -> dict[str, Handler]``; it must import nothing
 #: heavy at module level, so ``lifecast --help`` stays fast.
-COMMAND_GROUPS: tuple[str, ...] = ("lifecast.bake.commands", "lifecast.consent.commands", "lifecast.farm.commands")
+COMMAND_GROUPS: tuple[str, ...] = (
+    "lifecast.bake.commands",
+    "lifecast.consent.commands",
+    "lifecast.farm.commands",
+    "lifecast.worker.commands",
+)
 
 
 # --------------------------------------------------------------------------- entry point

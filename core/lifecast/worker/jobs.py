@@ -1,0 +1,168 @@
+"""Jobs a panel hands to ``lifecast worker``: parsing and running them.
+
+A job is one JSON object::
+
+    {"command": "process", "scan": "head.ply", "out": "assets/head", "lods": [2000, 500], "texture_size": 256}
+    {"command": "inspect", "scan": "head.ply", "units": "mm"}
+    {"command": "preview", "source": "assets/head/asset.usda", "out": "preview.png", "size": 512}
+
+``process`` takes the fields of :class:`~lifecast.pipeline.scan_to_asset.ProcessOptions`
+(``out`` for ``out_dir``); ``inspect`` takes ``scan``, ``texture``, ``units`` and
+``up``; ``preview`` takes ``source`` (a scan or a USD asset; ``scan`` is accepted
+too), ``out`` (a PNG), ``size``, ``yaw`` and ``pitch``. Unknown keys are refused,
+so a typo in a panel never silently runs with a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import lifecast
+from lifecast.errors import EXIT_OK, InputError
+from lifecast.worker.events import Event, EventSink
+
+__all__ = ["JOB_COMMANDS", "load_job", "run_job"]
+
+JOB_COMMANDS = ("process", "inspect", "preview")
+_PATH_FIELDS = {"scan", "out_dir", "texture", "cache_dir", "show", "sign_cert", "sign_key"}
+_TUPLE_FIELDS = {"lods", "maps"}
+
+
+def load_job(text: str, origin: str = "job") -> dict[str, Any]:
+    """Parse a job's JSON text; :class:`InputError` when it is not a JSON object with a known ``command``."""
+    try:
+        job = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"the job is not valid JSON ({exc.msg} at line {exc.lineno})", origin) from None
+    if not isinstance(job, dict):
+        raise InputError("the job must be a JSON object", origin)
+    if job.get("command") not in JOB_COMMANDS:
+        raise InputError(f"the job's command must be one of {', '.join(JOB_COMMANDS)}, got {job.get('command')!r}")
+    return job
+
+
+def run_job(job: Mapping[str, Any], sink: EventSink) -> int:
+    """Run one parsed job, streaming its events to ``sink``; returns the exit code."""
+    runners: dict[str, Callable[[dict[str, Any], EventSink], int]] = {
+        "process": _run_process,
+        "inspect": _run_inspect,
+        "preview": _run_preview,
+    }
+    fields = {k: v for k, v in job.items() if k != "command"}
+    return runners[str(job["command"])](fields, sink)
+
+
+def process_options(fields: Mapping[str, Any]) -> Any:
+    """The :class:`ProcessOptions` of a ``process`` job's fields."""
+    from lifecast.pipeline.scan_to_asset import ProcessOptions
+
+    known = {f.name for f in dataclasses.fields(ProcessOptions)}
+    values: dict[str, Any] = {}
+    for key, value in fields.items():
+        name = "out_dir" if key == "out" else key
+        if name not in known:
+            raise InputError(f"unknown process option {key!r} in the job")
+        if value is None:
+            continue
+        if name in _PATH_FIELDS:
+            value = Path(str(value))
+        elif name in _TUPLE_FIELDS:
+            value = tuple(value) if isinstance(value, list | tuple) else tuple(str(value).split(","))
+            if name == "lods":
+                value = tuple(int(n) for n in value)
+        values[name] = value
+    for required in ("scan", "out_dir"):
+        if required not in values:
+            raise InputError(f"a process job needs {'out' if required == 'out_dir' else required!r}")
+    return ProcessOptions(**values)
+
+
+def _run_process(fields: dict[str, Any], sink: EventSink) -> int:
+    from lifecast.pipeline.scan_to_asset import process_scan
+
+    t0 = time.perf_counter()
+    result = process_scan(process_options(fields), sink)
+    outputs = {"asset": str(result.asset)} if result.asset is not None else {}
+    if "qa_report.json" in result.outputs:
+        outputs["qa_report"] = result.outputs["qa_report.json"]
+    sink.emit(Event("done", {"ok": True, "seconds": round(time.perf_counter() - t0, 3), "outputs": outputs}))
+    return EXIT_OK
+
+
+def _take(fields: dict[str, Any], allowed: tuple[str, ...], command: str) -> dict[str, Any]:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise InputError(f"unknown {command} option(s) {', '.join(map(repr, unknown))} in the job")
+    return fields
+
+
+def _run_inspect(fields: dict[str, Any], sink: EventSink) -> int:
+    from lifecast.geometry import qa_report
+    from lifecast.io import read_scan
+
+    fields = _take(fields, ("scan", "texture", "units", "up"), "inspect")
+    if not fields.get("scan"):
+        raise InputError("an inspect job needs 'scan'")
+    t0 = time.perf_counter()
+    sink.emit(Event("run_start", {"command": "inspect", "version": lifecast.__version__, "stages": ["inspect"]}))
+    sink.emit(Event("stage_start", {"stage": "inspect", "cached": False}))
+
+    def progress(fraction: float, message: str = "") -> None:
+        sink.emit(Event("progress", {"stage": "inspect", "fraction": round(fraction, 4), "message": message}))
+
+    texture = Path(fields["texture"]) if fields.get("texture") else None
+    scan = read_scan(Path(fields["scan"]), texture=texture, units=fields.get("units"), up=fields.get("up"))
+    progress(0.6, "measuring")
+    report = qa_report(scan.mesh, scan.units)
+    report["notes"] = list(scan.notes)
+    report["point_cloud"] = scan.mesh.is_point_cloud
+    report["units"], report["up"] = scan.units, scan.up
+    for note in scan.notes:
+        sink.emit(Event("log", {"stage": "inspect", "message": note}))
+    progress(1.0)
+    seconds = round(time.perf_counter() - t0, 3)
+    after = report.get("after", report)
+    summary = {"vertices": len(scan.mesh.vertices), "faces": len(scan.mesh.faces), "units": scan.units}
+    if isinstance(after, dict) and "holes" in after:
+        summary["holes"] = after["holes"] if isinstance(after["holes"], int) else len(after["holes"])
+    sink.emit(Event("stage_end", {"stage": "inspect", "cached": False, "seconds": seconds, "summary": summary}))
+    plain = json.loads(json.dumps(report, default=str))
+    sink.emit(Event("done", {"ok": True, "seconds": seconds, "outputs": {}, "report": plain}))
+    return EXIT_OK
+
+
+def _run_preview(fields: dict[str, Any], sink: EventSink) -> int:
+    from lifecast.preview import render_preview
+
+    fields = _take(fields, ("source", "scan", "out", "size", "yaw", "pitch"), "preview")
+    source = fields.get("source") or fields.get("scan")
+    if not source or not fields.get("out"):
+        raise InputError("a preview job needs 'source' (a scan or asset) and 'out' (a .png)")
+    out = Path(fields["out"])
+    if out.suffix.lower() != ".png":
+        raise InputError("a preview is written as PNG: give 'out' a .png name", out)
+    t0 = time.perf_counter()
+    sink.emit(Event("run_start", {"command": "preview", "version": lifecast.__version__, "stages": ["preview"]}))
+    sink.emit(Event("stage_start", {"stage": "preview", "cached": False}))
+
+    def progress(fraction: float, message: str = "") -> None:
+        sink.emit(Event("progress", {"stage": "preview", "fraction": round(fraction, 4), "message": message}))
+
+    summary = render_preview(
+        Path(source),
+        out,
+        size=int(fields.get("size", 512)),
+        yaw=float(fields.get("yaw", 25.0)),
+        pitch=float(fields.get("pitch", 10.0)),
+        progress=progress,
+    )
+    seconds = round(time.perf_counter() - t0, 3)
+    sink.emit(Event("artifact", {"stage": "preview", "path": str(out), "kind": "image"}))
+    sink.emit(Event("stage_end", {"stage": "preview", "cached": False, "seconds": seconds, "summary": summary}))
+    sink.emit(Event("done", {"ok": True, "seconds": seconds, "outputs": {"preview": str(out)}}))
+    return EXIT_OK

@@ -1,0 +1,233 @@
+"""The panel's brain: which step, which parameters, which worker job, what the events mean. No Qt widgets.
+
+The controller talks to the DCC only through a :class:`~lifecast_panel.host.Host`
+and to the worker only through a :class:`WorkerRunner`, so tests drive it with a
+fake host and a fake worker, without a window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from lifecast_panel.host import Host, PointSelection, SelectedPoints, UsdImporter
+from lifecast_panel.models import EXIT_OK, RunModel
+from lifecast_panel.protocol import WorkerEvent
+from lifecast_panel.steps import STEPS, Step, job_value, param_defaults, step_named
+
+__all__ = ["PanelController", "WorkerListener", "WorkerRunner"]
+
+
+class WorkerListener(Protocol):
+    """Receives what a worker process says."""
+
+    def handle_event(self, event: WorkerEvent) -> None: ...
+
+    def handle_finished(self, exit_code: int, stderr: str) -> None: ...
+
+
+class WorkerRunner(Protocol):
+    """Runs one worker job at a time (a QProcess in the panel, a fake in tests)."""
+
+    def start(self, job: dict[str, Any], listener: WorkerListener) -> None: ...
+
+    def cancel(self) -> None: ...
+
+    def is_running(self) -> bool: ...
+
+
+class PanelController:
+    """Steps, parameters and the current run, for one scan.
+
+    Parameters
+    ----------
+    host
+        The application the panel runs in.
+    worker
+        Starts ``lifecast worker`` jobs.
+    defaults
+        Parameter values that replace the built-in defaults (per show, from the settings).
+    """
+
+    def __init__(self, host: Host, worker: WorkerRunner, defaults: dict[str, Any] | None = None) -> None:
+        self.host = host
+        self.worker = worker
+        self.params: dict[str, Any] = {**param_defaults(), **(defaults or {})}
+        self.scan: Path | None = None
+        self.subject: str = ""
+        self.out_dir: Path | None = None
+        self.current_step: str = STEPS[0].name
+        self.run = RunModel()
+        self.running_step: str | None = None
+        self.results: dict[str, dict[str, Any]] = {}  # step -> {"summary": ..., "preview": ..., ...}
+        self.landmarks: list[SelectedPoints] = []
+        self._queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self._listeners: list[Callable[[str], None]] = []
+
+    # ------------------------------------------------------------------ observers
+
+    def subscribe(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(what)`` when something changes: ``state``, ``run`` or ``finished``."""
+        self._listeners.append(callback)
+
+    def _notify(self, what: str) -> None:
+        for callback in list(self._listeners):
+            callback(what)
+
+    # ------------------------------------------------------------------ inputs
+
+    def set_scan(self, scan: Path, out_dir: Path | None = None) -> None:
+        """Pick the scan; the output folder defaults to ``<scan folder>/<scan name>_asset``."""
+        self.scan = Path(scan)
+        self.out_dir = Path(out_dir) if out_dir else self.scan.parent / f"{self.scan.stem}_asset"
+        self.results.clear()
+        self._notify("state")
+
+    def set_out_dir(self, out_dir: Path) -> None:
+        self.out_dir = Path(out_dir)
+        self._notify("state")
+
+    def set_subject(self, subject: str) -> None:
+        self.subject = subject.strip()
+        self._notify("state")
+
+    def set_param(self, name: str, value: Any) -> None:
+        if name not in self.params:
+            raise KeyError(f"unknown parameter {name!r}")
+        self.params[name] = value
+        self._notify("state")
+
+    def select_step(self, name: str) -> None:
+        self.current_step = step_named(name).name
+        self._notify("state")
+
+    def capture_landmarks(self) -> SelectedPoints | None:
+        """Add the host's selected points as a landmark set (for the template wrap)."""
+        if not isinstance(self.host, PointSelection):
+            self.host.report(f"{self.host.name} cannot report selected points", "warning")
+            return None
+        points = self.host.selected_points()
+        if points is None or not points.indices:
+            self.host.report("select the landmark points on the scan first", "warning")
+            return None
+        self.landmarks.append(points)
+        self._notify("state")
+        return points
+
+    # ------------------------------------------------------------------ jobs
+
+    def job_for(self, step_name: str) -> dict[str, Any]:
+        """The worker job that runs ``step_name`` with the current parameters."""
+        step = step_named(step_name)
+        if not step.runs:
+            raise ValueError(f"step {step_name!r} does not run anything")
+        if self.scan is None or self.out_dir is None:
+            raise ValueError("pick a scan first")
+        if step.name == "inspect":
+            job: dict[str, Any] = {"command": "inspect", "scan": str(self.scan)}
+            for p in step.params:
+                job[p.job_key] = job_value(p, self.params[p.name])
+            return job
+        job = {"command": "process", "scan": str(self.scan), "out": str(self.out_dir)}
+        # Every step sends every parameter, so the stages it runs share the cache with the later steps.
+        for s in STEPS:
+            for p in s.params:
+                job[p.job_key] = job_value(p, self.params[p.name])
+        if self.subject:
+            job["subject"] = self.subject
+        if step.stop_after != "export":
+            job["stop_after"] = step.stop_after
+        return job
+
+    def preview_path(self, name: str) -> Path:
+        assert self.out_dir is not None
+        return self.out_dir / ".lifecast" / "panel" / f"{name}.png"
+
+    def run_step(self, step_name: str | None = None) -> dict[str, Any]:
+        """Start the step's job (and the preview that follows it); returns the job."""
+        name = step_name or self.current_step
+        if self.worker.is_running():
+            raise RuntimeError("a job is already running: cancel it or wait")
+        job = self.job_for(name)
+        self._queue.clear()
+        if name == "inspect":
+            self._queue.append(
+                (name, {"command": "preview", "source": job["scan"], "out": str(self.preview_path("scan"))})
+            )
+        elif name == "export":
+            asset = str(Path(job["out"]) / "asset.usda")
+            self._queue.append((name, {"command": "preview", "source": asset, "out": str(self.preview_path("asset"))}))
+        self._start(name, job)
+        return job
+
+    def cancel(self) -> None:
+        """Stop the running job: the worker gets SIGTERM and removes its temporary files."""
+        self._queue.clear()
+        if self.worker.is_running():
+            self.worker.cancel()
+
+    def _start(self, step: str, job: dict[str, Any]) -> None:
+        self.running_step = step
+        self.run.reset(str(job["command"]))
+        self.run.running = True
+        self.worker.start(job, self)
+        self._notify("run")
+
+    # ------------------------------------------------------------------ WorkerListener
+
+    def handle_event(self, event: WorkerEvent) -> None:
+        self.run.apply(event)
+        self._notify("run")
+
+    def handle_finished(self, exit_code: int, stderr: str) -> None:
+        self.run.finish(exit_code, stderr)
+        step = self.running_step or self.current_step
+        if exit_code == EXIT_OK:
+            self._record_result(step)
+        else:
+            assert self.run.error is not None
+            self._queue.clear()
+            self.host.report(self.run.error.headline, "error")
+        self.running_step = None
+        self._notify("finished")
+        if exit_code == EXIT_OK and self._queue:
+            follow_step, follow_job = self._queue.popleft()
+            self._start(follow_step, follow_job)
+
+    def _record_result(self, step: str) -> None:
+        result = self.results.setdefault(step, {})
+        if self.run.command == "preview":
+            result["preview"] = self.run.outputs.get("preview")
+            return
+        result["stages"] = {name: dict(st.summary) for name, st in self.run.stages.items()}
+        result["cached"] = [name for name, st in self.run.stages.items() if st.status == "cached"]
+        if self.run.report is not None:
+            result["report"] = self.run.report
+        if "asset" in self.run.outputs:
+            result["asset"] = self.run.outputs["asset"]
+            self.host.report(f"asset written: {self.run.outputs['asset']}")
+
+    # ------------------------------------------------------------------ results
+
+    def asset(self) -> Path | None:
+        path = self.results.get("export", {}).get("asset")
+        return Path(path) if path else None
+
+    def can_import(self) -> bool:
+        return isinstance(self.host, UsdImporter) and self.asset() is not None
+
+    def import_asset(self) -> str:
+        """Bring the exported asset into the host's scene; returns what the host created."""
+        asset = self.asset()
+        if asset is None:
+            raise ValueError("export the asset first")
+        if not isinstance(self.host, UsdImporter):
+            raise TypeError(f"{self.host.name} cannot import USD")
+        created = self.host.import_usd(asset)
+        self.host.report(f"imported {asset.name} as {created}")
+        return created
+
+    def step(self, name: str | None = None) -> Step:
+        return step_named(name or self.current_step)

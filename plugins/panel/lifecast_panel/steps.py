@@ -1,0 +1,126 @@
+"""The steps an artist walks through and their parameters, with the pipeline's defaults. No Qt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["STEPS", "Param", "Step", "param_defaults", "step_named"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter as the panel shows it.
+
+    ``kind`` is ``int``, ``float``, ``bool``, ``choice`` (one of ``choices``), ``text``
+    or ``int_list`` / ``text_list`` (comma separated). ``job_key`` is the key of the
+    worker job it sets (a :class:`ProcessOptions` field).
+    """
+
+    name: str
+    label: str
+    kind: str
+    default: Any
+    job_key: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the walk: the pipeline stage it runs up to (``None``: no run) and its parameters."""
+
+    name: str
+    title: str
+    stop_after: str | None
+    params: tuple[Param, ...] = ()
+    runs: bool = True
+
+
+STEPS: tuple[Step, ...] = (
+    Step("scan", "Scan", None, (), runs=False),
+    Step(
+        "inspect",
+        "Inspect",
+        None,
+        (
+            Param("units", "Scan units", "choice", "auto", "units", ("auto", "mm", "cm", "m")),
+            Param("up", "Up axis", "choice", "auto", "up", ("auto", "y", "z")),
+        ),
+    ),
+    Step(
+        "clean",
+        "Clean",
+        "clean",
+        (
+            Param("fill_holes", "Fill holes up to (mm)", "float", 15.0, "fill_holes_mm", minimum=0.0, maximum=500.0),
+            Param("keep_ground", "Keep ground plane", "bool", False, "remove_ground_plane"),
+        ),
+    ),
+    Step(
+        "decimate",
+        "Decimate",
+        "lod",
+        (Param("lods", "Triangles per LOD", "int_list", (100_000, 25_000, 5_000), "lods"),),
+    ),
+    Step(
+        "uv",
+        "UV",
+        "uv",
+        (
+            Param("udims", "UDIM tiles", "int", 1, "udims", minimum=1, maximum=100),
+            Param("keep_uvs", "Keep the scan's UVs", "bool", False, "keep_uvs"),
+        ),
+    ),
+    Step(
+        "texture",
+        "Bake",
+        "texture",
+        (
+            Param(
+                "texture_size",
+                "Texture size",
+                "choice",
+                "4096",
+                "texture_size",
+                ("256", "512", "1024", "2048", "4096", "8192"),
+            ),
+            Param("maps", "Maps", "text_list", ("albedo", "normal", "displacement"), "maps"),
+        ),
+    ),
+    Step(
+        "export",
+        "Export",
+        "export",
+        (Param("asset_units", "Asset units", "choice", "cm", "asset_units", ("mm", "cm", "m")),),
+    ),
+)
+
+
+def step_named(name: str) -> Step:
+    for step in STEPS:
+        if step.name == name:
+            return step
+    raise KeyError(f"no step named {name!r}: one of {', '.join(s.name for s in STEPS)}")
+
+
+def param_defaults() -> dict[str, Any]:
+    """Every parameter's default, by parameter name."""
+    return {p.name: p.default for s in STEPS for p in s.params}
+
+
+def job_value(param: Param, value: Any) -> Any:
+    """A parameter's value as the worker job wants it."""
+    if param.name == "keep_ground":
+        return not bool(value)  # the job field is remove_ground_plane
+    if param.kind == "choice" and value == "auto":
+        return None
+    if param.name == "texture_size":
+        return int(value)
+    if param.kind in ("int_list", "text_list"):
+        items = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+        items = [v for v in items if v != ""]
+        return [int(v) for v in items] if param.kind == "int_list" else [str(v) for v in items]
+    return value
