@@ -257,6 +257,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "lifecast.consent.commands",
     "lifecast.farm.commands",
     "lifecast.worker.commands",
+    "lifecast.wrap.commands",
 )
 
 

@@ -1,0 +1,113 @@
+"""Initial alignment of a template to a scan: from landmarks, or automatic.
+
+The automatic start needs no landmarks and no knowledge of the scan's units or
+pose: principal axes give 24 candidate orientations (every axis permutation
+and sign with determinant +1), each is refined by a short trimmed similarity
+ICP on a subsample, and the one that ends closest to the scan wins.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lifecast.pipeline.stage import ProgressFn, no_progress
+from lifecast.wrap.correspond import ScanSurface
+from lifecast.wrap.similarity import Similarity, umeyama
+
+SAMPLES = 3000
+KEEP = 0.8
+
+
+def area_samples(
+    vertices: NDArray[np.floating], faces: NDArray[np.integer], count: int, seed: int = 0
+) -> NDArray[np.float64]:
+    """``(count, 3)`` points drawn uniformly by area from a triangle mesh."""
+    v = np.asarray(vertices, np.float64)
+    f = np.asarray(faces, np.int64)
+    area = 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    rng = np.random.default_rng(seed)
+    tri = rng.choice(len(f), size=count, p=area / area.sum())
+    r1, r2 = rng.random(count), rng.random(count)
+    s = np.sqrt(r1)
+    bary = np.stack([1 - s, s * (1 - r2), s * r2], axis=1)
+    return np.einsum("qk,qkd->qd", bary, v[f[tri]])
+
+
+def principal_frame(points: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """Centroid, ``(3, 3)`` principal axes (rows, largest first) and RMS radius of ``points``."""
+    c = points.mean(0)
+    x = points - c
+    w, vecs = np.linalg.eigh(x.T @ x / len(x))
+    axes = vecs[:, ::-1].T
+    if np.linalg.det(axes) < 0:
+        axes[2] *= -1
+    return c, axes, float(np.sqrt(w.sum()))
+
+
+def candidate_rotations() -> list[NDArray[np.float64]]:
+    """The 24 proper rotations that permute and flip coordinate axes."""
+    out = []
+    for perm in itertools.permutations(range(3)):
+        for signs in itertools.product((1.0, -1.0), repeat=3):
+            m = np.zeros((3, 3))
+            m[np.arange(3), perm] = signs
+            if np.linalg.det(m) > 0:
+                out.append(m)
+    return out
+
+
+def similarity_icp(
+    source: NDArray[np.float64],
+    surface: ScanSurface,
+    start: Similarity,
+    iterations: int,
+    *,
+    keep: float = KEEP,
+) -> tuple[Similarity, float]:
+    """Trimmed similarity ICP of ``source`` points onto ``surface``; returns the transform and its trimmed RMS."""
+    current = start
+    rms = float("inf")
+    for _ in range(iterations):
+        moved = current.apply(source)
+        m = surface.closest(moved)
+        cut = np.quantile(m.distances, keep)
+        sel = m.distances <= cut
+        rms = float(np.sqrt(np.mean(m.distances[sel] ** 2)))
+        step = umeyama(moved[sel], m.points[sel])
+        current = current.then(step)
+    return current, rms
+
+
+def automatic_alignment(
+    template_vertices: NDArray[np.floating],
+    template_faces: NDArray[np.integer],
+    surface: ScanSurface,
+    *,
+    progress: ProgressFn = no_progress,
+) -> tuple[Similarity, float]:
+    """Align a template to a scan with no landmarks.
+
+    Returns the template-to-scan similarity and its trimmed RMS distance
+    relative to the template's RMS radius (a confidence figure: small is good).
+    """
+    src = area_samples(template_vertices, template_faces, SAMPLES, seed=1)
+    dst = area_samples(surface.vertices, surface.faces, SAMPLES, seed=2)
+    c_src, a_src, r_src = principal_frame(src)
+    c_dst, a_dst, r_dst = principal_frame(dst)
+    scale = r_dst / r_src
+    best: tuple[float, Similarity] | None = None
+    candidates = candidate_rotations()
+    for k, flip in enumerate(candidates):
+        rotation = a_dst.T @ flip @ a_src
+        start = Similarity(rotation, c_dst - scale * rotation @ c_src, scale)
+        sim, rms = similarity_icp(src[::4], surface, start, 8)
+        if best is None or rms < best[0]:
+            best = (rms, sim)
+        progress((k + 1) / (len(candidates) + 1), "automatic alignment")
+    assert best is not None
+    sim, rms = similarity_icp(src, surface, best[1], 30)
+    progress(1.0, "automatic alignment")
+    return sim, rms / (r_src * sim.scale)

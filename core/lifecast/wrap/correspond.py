@@ -1,0 +1,135 @@
+"""Closest points on a scan, with the filters a wrap needs.
+
+A template vertex is matched to the closest point of the scan surface
+(open3d's ``RaycastingScene``, C++ and multi-threaded). A match is dropped when
+
+- it lands on an open boundary of the scan (the vertex is over a hole: the
+  regulariser fills it in),
+- the scan's normal there disagrees with the template's normal by more than
+  ``max_normal_angle`` (the front of a lip matched to the back of a lip),
+- it is farther than ``max_distance`` (robust trimming of outliers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+BARY_EPS = 1e-4
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Closest scan points of some query points.
+
+    Attributes
+    ----------
+    points
+        ``(q, 3) float64`` closest points on the scan.
+    normals
+        ``(q, 3) float64`` unit normals of the scan triangles hit.
+    distances
+        ``(q,) float64`` query-to-closest-point distances.
+    on_boundary
+        ``(q,) bool``: the closest point lies on an open boundary edge of the scan.
+    """
+
+    points: NDArray[np.float64]
+    normals: NDArray[np.float64]
+    distances: NDArray[np.float64]
+    on_boundary: NDArray[np.bool_]
+
+
+class ScanSurface:
+    """A scan triangle mesh prepared for closest-point queries.
+
+    Parameters
+    ----------
+    vertices
+        ``(n, 3)`` float positions.
+    faces
+        ``(m, 3)`` integer triangles.
+    """
+
+    def __init__(self, vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> None:
+        import open3d as o3d
+
+        self.vertices = np.asarray(vertices, np.float64)
+        self.faces = np.asarray(faces, np.int64)
+        self._scene = o3d.t.geometry.RaycastingScene()
+        self._scene.add_triangles(
+            o3d.core.Tensor.from_numpy(np.ascontiguousarray(self.vertices, np.float32)),
+            o3d.core.Tensor.from_numpy(np.ascontiguousarray(self.faces, np.uint32)),
+        )
+        self._boundary_keys = _boundary_edge_keys(self.faces, len(self.vertices))
+
+    def closest(self, queries: NDArray[np.floating]) -> Matches:
+        """Closest surface points of ``(q, 3)`` queries."""
+        import open3d as o3d
+
+        q = np.ascontiguousarray(queries, np.float32)
+        res = self._scene.compute_closest_points(o3d.core.Tensor.from_numpy(q))
+        tri = res["primitive_ids"].numpy().astype(np.int64)
+        uv = res["primitive_uvs"].numpy().astype(np.float64)
+        corners = self.vertices[self.faces[tri]]
+        bary = np.stack([1.0 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], axis=1)
+        points = np.einsum("qk,qkd->qd", bary, corners)
+        normals = res["primitive_normals"].numpy().astype(np.float64)
+        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-20)
+        distances = np.linalg.norm(points - np.asarray(queries, np.float64), axis=1)
+        return Matches(points, normals, distances, self._on_boundary(tri, bary))
+
+    def _on_boundary(self, tri: NDArray[np.int64], bary: NDArray[np.float64]) -> NDArray[np.bool_]:
+        out = np.zeros(len(tri), bool)
+        if len(self._boundary_keys) == 0:
+            return out
+        f = self.faces[tri]
+        n = len(self.vertices)
+        # The edge opposite corner k is where bary[k] == 0.
+        for k, (a, b) in enumerate(((1, 2), (2, 0), (0, 1))):
+            near = bary[:, k] < BARY_EPS
+            if not near.any():
+                continue
+            lo = np.minimum(f[near, a], f[near, b])
+            hi = np.maximum(f[near, a], f[near, b])
+            keys = lo * n + hi
+            pos = np.searchsorted(self._boundary_keys, keys)
+            pos = np.minimum(pos, len(self._boundary_keys) - 1)
+            out[np.flatnonzero(near)] |= self._boundary_keys[pos] == keys
+        return out
+
+
+def _boundary_edge_keys(faces: NDArray[np.int64], n: int) -> NDArray[np.int64]:
+    """Sorted keys ``lo * n + hi`` of edges used by exactly one triangle."""
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    keys = np.minimum(edges[:, 0], edges[:, 1]) * n + np.maximum(edges[:, 0], edges[:, 1])
+    uniq, counts = np.unique(keys, return_counts=True)
+    return uniq[counts == 1]
+
+
+def match_filter(
+    matches: Matches,
+    query_normals: NDArray[np.floating],
+    *,
+    max_distance: float,
+    max_normal_angle: float = 60.0,
+) -> NDArray[np.bool_]:
+    """``(q,) bool``: matches kept after the boundary, normal and distance filters."""
+    cos_ok = np.einsum("qd,qd->q", matches.normals, np.asarray(query_normals, np.float64)) > np.cos(
+        np.radians(max_normal_angle)
+    )
+    return cos_ok & ~matches.on_boundary & (matches.distances <= max_distance)
+
+
+def vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:
+    """``(n, 3) float64`` area-weighted unit vertex normals (zero for unused vertices)."""
+    v = np.asarray(vertices, np.float64)
+    f = np.asarray(faces, np.int64)
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    out = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(out, f[:, k], fn)
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
