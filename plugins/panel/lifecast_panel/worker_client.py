@@ -61,7 +61,12 @@ class QProcessWorker(QObject):
         if process is None or process.state() == QProcess.ProcessState.NotRunning:
             return
         process.terminate()  # SIGTERM: the worker cleans up and exits 130
-        QTimer.singleShot(self.kill_after_ms, lambda: self._kill_if_alive(process))
+        # The timer is the process's child: if the process (or the panel) is destroyed first, the timer goes
+        # with it instead of firing into a deleted QProcess.
+        timer = QTimer(process)
+        timer.setSingleShot(True)
+        timer.timeout.connect(lambda: self._kill_if_alive(process))
+        timer.start(self.kill_after_ms)
 
     def wait(self, msecs: int) -> bool:
         """Block until the process ends (tests, shutting a DCC down); ``True`` if it did."""
