@@ -129,15 +129,18 @@ def _add_polygon(
     t_idx: list[int] = []
     for corner in corners:
         parts = corner.split("/")
-        v_idx.append(_resolve(int(parts[0]), n_positions))
-        t_idx.append(_resolve(int(parts[1]), n_uvs) if len(parts) > 1 and parts[1] else -1)
+        v_idx.append(obj_index(int(parts[0]), n_positions))
+        t_idx.append(obj_index(int(parts[1]), n_uvs) if len(parts) > 1 and parts[1] else -1)
     for i in range(1, len(corners) - 1):
         faces.append((v_idx[0], v_idx[i], v_idx[i + 1]))
         face_uvs.append((t_idx[0], t_idx[i], t_idx[i + 1]))
 
 
-def _resolve(index: int, count: int) -> int:
-    """An OBJ index (1-based, or negative = relative to the end so far) as 0-based; 0 is invalid."""
+def obj_index(index: int, count: int) -> int:
+    """An OBJ index (1-based, or negative = relative to the end so far) as 0-based; 0 is invalid.
+
+    ``count`` is how many elements of that kind (``v`` or ``vt``) the file has declared so far.
+    """
     if index > 0:
         return index - 1
     if index < 0:

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.errors import InputError
+from lifecast.io.obj import obj_index
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,9 @@ def read_polygon_obj(path: Path) -> PolygonMesh:
                         raise ValueError
                     for corner in words[1:]:
                         parts = corner.split("/")
-                        corner_v.append(_resolve(int(parts[0]), len(positions)))
+                        corner_v.append(obj_index(int(parts[0]), len(positions)))
                         has_t = len(parts) > 1 and parts[1] != ""
-                        corner_t.append(_resolve(int(parts[1]), len(uvs)) if has_t else -1)
+                        corner_t.append(obj_index(int(parts[1]), len(uvs)) if has_t else -1)
                     sizes.append(len(words) - 1)
             except (ValueError, IndexError):
                 raise InputError(f"OBJ line {number} is malformed: {line.strip()[:80]!r}", path) from None
@@ -128,15 +129,6 @@ def read_polygon_obj(path: Path) -> PolygonMesh:
         uvs=np.asarray(uvs, np.float64).reshape(-1, 2),
         corner_uvs=np.asarray(corner_t, np.int64),
     )
-
-
-def _resolve(index: int, count: int) -> int:
-    """A 1-based (or negative, relative) OBJ index as 0-based."""
-    if index > 0:
-        return index - 1
-    if index < 0:
-        return count + index
-    raise ValueError("OBJ indices start at 1")
 
 
 def write_polygon_obj(path: Path, mesh: PolygonMesh, *, header: str = "") -> None:
