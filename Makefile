@@ -42,7 +42,7 @@ $(VENV)/.stamp-core: pyproject.toml constraints.txt | system-deps
 	@touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-core Makefile
-	$(PIP) install -q -c constraints.txt -e '.[dev,consent,farm,gpu,ui]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,consent,farm,gpu,ui,wrap,color]'
 	@touch $@
 
 setup: system-deps $(VENV)/.stamp-core
