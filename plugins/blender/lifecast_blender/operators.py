@@ -1,0 +1,338 @@
+"""The add-on's operators: process (modal), cancel, import the asset, add/remove a landmark, open the Qt panel.
+
+Thin bpy glue over the pure modules: the work is done by :class:`~.session.RunSession`
+(a :class:`~.worker_client.WorkerClient` and a :class:`~.run_state.RunState`).
+``lifecast.process`` from the UI (``invoke``) is modal: a window-manager timer pumps
+the session every 0.1 s, so Blender never blocks. From a script or
+``--background`` (``execute``, or ``invoke`` without a window) it pumps the same
+session until the worker ends. :func:`start_run` and :func:`pump_run` are what
+both paths call; tests call them too to cancel a run midway.
+"""
+
+# Blender's class naming (LIFECAST_OT_*, LIFECAST_PT_*, LIFECAST_PG_*) is the convention bpy expects.
+# ruff: noqa: N801
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import bmesh
+import bpy
+from bpy.props import StringProperty
+
+from .jobs import JobError, default_out_dir, process_job, resolve_worker_python
+from .landmarks import LandmarkError, remove_landmark, set_landmark
+from .properties import preferences, process_settings, show_run
+from .session import RunSession
+from .worker_client import qt_panel_command
+
+__all__ = ["active_run", "landmarks_path", "pump_run", "start_run", "stop_run"]
+
+_TIMER_STEP = 0.1
+_ACTIVE: RunSession | None = None
+
+
+def active_run() -> RunSession | None:
+    """The run started last (running or finished), if any."""
+    return _ACTIVE
+
+
+def worker_python(context: bpy.types.Context) -> str:
+    """The worker Python from the preferences or ``$LIFECAST_WORKER_PYTHON``; :class:`JobError` with the fix."""
+    prefs = preferences(context)
+    return resolve_worker_python(bpy.path.abspath(prefs.worker_python) if prefs and prefs.worker_python else "")
+
+
+def start_run(context: bpy.types.Context) -> RunSession:
+    """Build the process job from the scene's settings and start a worker on it; :class:`JobError` if it cannot."""
+    global _ACTIVE
+    if _ACTIVE is not None and not _ACTIVE.finished:
+        raise JobError("a lifecast run is already going: cancel it or wait")
+    job = process_job(process_settings(context))
+    prefs = preferences(context)
+    session = RunSession(job, worker_python(context), kill_after=prefs.kill_after if prefs else 10.0)
+    _ACTIVE = session.start()
+    show_run(context.window_manager, session.state)
+    return session
+
+
+def pump_run(context: bpy.types.Context, timeout: float = 0.0) -> bool:
+    """Fold what the worker said into the panel's run info; ``True`` if anything arrived."""
+    if _ACTIVE is None:
+        return False
+    changed = _ACTIVE.pump(timeout)
+    if changed:
+        show_run(context.window_manager, _ACTIVE.state)
+    return changed
+
+
+def _redraw(context: bpy.types.Context) -> None:
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
+
+
+def _report_end(op: bpy.types.Operator, session: RunSession) -> set[str]:
+    state = session.state
+    if state.error is not None:
+        op.report({"WARNING"} if state.exit_code == 130 else {"ERROR"}, state.error.headline)
+        return {"CANCELLED"}
+    op.report({"INFO"}, f"lifecast: asset written: {state.outputs.get('asset', '(no asset)')}")
+    return {"FINISHED"}
+
+
+class LIFECAST_OT_process(bpy.types.Operator):
+    """Turn the scan into a USD asset in a lifecast worker process (Blender stays responsive)"""
+
+    bl_idname = "lifecast.process"
+    bl_label = "Process"
+
+    _timer: Any = None
+    _session: RunSession | None = None
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return _ACTIVE is None or _ACTIVE.finished
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        """Scripts and background mode: run the worker to the end, blocking."""
+        try:
+            session = start_run(context)
+        except JobError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        while not session.finished:
+            pump_run(context, timeout=_TIMER_STEP)
+        return _report_end(self, session)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        if context.window is None:  # no window, no event loop: run synchronously
+            return self.execute(context)
+        try:
+            start_run(context)
+        except JobError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        wm = context.window_manager
+        self._session = _ACTIVE
+        self._timer = wm.event_timer_add(_TIMER_STEP, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        session = self._session
+        if session is None or session is not _ACTIVE:  # stopped from elsewhere (unregister, a file load)
+            context.window_manager.event_timer_remove(self._timer)
+            return {"CANCELLED"}
+        if pump_run(context):
+            _redraw(context)
+        if not session.finished:
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        _redraw(context)
+        return _report_end(self, session)
+
+
+class LIFECAST_OT_cancel(bpy.types.Operator):
+    """Stop the running worker: SIGTERM (it removes its temporary files), SIGKILL after the grace period"""
+
+    bl_idname = "lifecast.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return _ACTIVE is not None and not _ACTIVE.finished
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        assert _ACTIVE is not None
+        _ACTIVE.cancel()
+        context.window_manager.lifecast_run.status = "cancelling"
+        self.report({"INFO"}, "lifecast: cancelling the worker")
+        return {"FINISHED"}
+
+
+class LIFECAST_OT_import_asset(bpy.types.Operator):
+    """Import the finished USD asset (asset.usda) with Blender's USD importer"""
+
+    bl_idname = "lifecast.import_asset"
+    bl_label = "Import Asset"
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 - Blender reads a plain set
+
+    filepath: StringProperty(  # type: ignore[valid-type]
+        name="Asset", description="The asset.usda to import (empty: the last run's)", subtype="FILE_PATH", default=""
+    )
+
+    def _asset(self, context: bpy.types.Context) -> str:
+        if self.filepath:
+            return bpy.path.abspath(self.filepath)
+        if context.window_manager.lifecast_run.asset:
+            return str(context.window_manager.lifecast_run.asset)
+        settings = process_settings(context)
+        if not settings.scan and not settings.out:
+            return ""
+        out = settings.out or default_out_dir(settings.scan, settings.default_out_root)
+        return os.path.join(out, "asset.usda")
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        path = self._asset(context)
+        if not path or not os.path.isfile(path):
+            self.report({"ERROR"}, f"no asset to import{': ' + path + ' does not exist' if path else ''}")
+            return {"CANCELLED"}
+        before = set(bpy.data.objects)
+        result = bpy.ops.wm.usd_import(filepath=path)
+        if "FINISHED" not in result:
+            self.report({"ERROR"}, f"Blender's USD importer could not read {path}")
+            return {"CANCELLED"}
+        meshes = [o for o in set(bpy.data.objects) - before if o.type == "MESH"]
+        self.report({"INFO"}, f"lifecast: imported {Path(path).name}: {len(meshes)} mesh(es)")
+        return {"FINISHED"}
+
+
+def landmarks_path(context: bpy.types.Context) -> str:
+    """The scene's landmarks file, else ``<output folder>/landmarks.json`` (empty when there is no scan either)."""
+    settings = process_settings(context)
+    if settings.landmarks:
+        return settings.landmarks
+    if not settings.scan and not settings.out:
+        return ""
+    out = settings.out or default_out_dir(settings.scan, settings.default_out_root)
+    return os.path.join(out, "landmarks.json")
+
+
+class LIFECAST_OT_add_landmark(bpy.types.Operator):
+    """Mark the selected vertex of the mesh in Edit Mode as a named landmark in the scan's landmarks JSON.
+
+    Writes ``{"name": {"vertex": i, "position": [x, y, z]}}``. ``i`` is the vertex's index in the mesh, which is
+    its index in the scan file when the scan was imported by Blender's PLY importer (order kept; leave Merge
+    Vertices off) and not edited since. ``position`` is in the object's local coordinates: the scan file's own
+    coordinates and units, because Blender's PLY/OBJ importers put axis conversion and scale on the object's
+    transform, not on the vertices (unless the transform was applied). The worker uses ``vertex``; ``position``
+    is informational.
+    """
+
+    bl_idname = "lifecast.add_landmark"
+    bl_label = "Add Landmark"
+    bl_options = {"REGISTER", "UNDO"}  # noqa: RUF012 - Blender reads a plain set
+
+    name: StringProperty(name="Name", description="The landmark's name (empty: the panel's)", default="")  # type: ignore[valid-type]
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        obj = context.edit_object
+        return context.mode == "EDIT_MESH" and obj is not None and obj.type == "MESH"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        obj = context.edit_object
+        name = (self.name or context.scene.lifecast.landmark_name).strip()
+        if not name:
+            self.report({"ERROR"}, "name the landmark first")
+            return {"CANCELLED"}
+        bm = bmesh.from_edit_mesh(obj.data)
+        active = bm.select_history.active
+        selected = [v for v in bm.verts if v.select]
+        if isinstance(active, bmesh.types.BMVert) and active.select:
+            vert = active
+        elif len(selected) == 1:
+            vert = selected[0]
+        else:
+            self.report({"ERROR"}, f"select one vertex of {obj.name} ({len(selected)} selected)")
+            return {"CANCELLED"}
+        path = landmarks_path(context)
+        if not path:
+            self.report({"ERROR"}, "set the landmarks file, or pick a scan so it goes in the output folder")
+            return {"CANCELLED"}
+        try:
+            set_landmark(path, name, vert.index, tuple(vert.co))
+        except (LandmarkError, OSError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        if not context.scene.lifecast.landmarks:
+            context.scene.lifecast.landmarks = path
+        self.report({"INFO"}, f"lifecast: landmark {name!r} = vertex {vert.index} of {obj.name}")
+        return {"FINISHED"}
+
+
+class LIFECAST_OT_remove_landmark(bpy.types.Operator):
+    """Remove a landmark from the scan's landmarks JSON"""
+
+    bl_idname = "lifecast.remove_landmark"
+    bl_label = "Remove Landmark"
+
+    name: StringProperty(name="Name", default="")  # type: ignore[valid-type]
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        path = landmarks_path(context)
+        if not path:
+            return {"CANCELLED"}
+        try:
+            remove_landmark(path, self.name)
+        except (LandmarkError, OSError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class LIFECAST_OT_open_qt_panel(bpy.types.Operator):
+    """Open the shared lifecast Qt panel in a window of its own (a separate process; needs lifecast's ui extra)"""
+
+    bl_idname = "lifecast.open_qt_panel"
+    bl_label = "Open Qt Panel"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            python = worker_python(context)
+            options: dict[str, Any] = {"start_new_session": True} if sys.platform != "win32" else {}
+            subprocess.Popen(qt_panel_command(python), stdin=subprocess.DEVNULL, **options)
+        except (JobError, OSError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, "lifecast: the Qt panel opens in its own window")
+        return {"FINISHED"}
+
+
+CLASSES = (
+    LIFECAST_OT_process,
+    LIFECAST_OT_cancel,
+    LIFECAST_OT_import_asset,
+    LIFECAST_OT_add_landmark,
+    LIFECAST_OT_remove_landmark,
+    LIFECAST_OT_open_qt_panel,
+)
+
+
+def stop_run(wait: float | None = None) -> None:
+    """Cancel the active run, if any, and forget it (``wait``: seconds to wait for the worker to end)."""
+    global _ACTIVE
+    if _ACTIVE is not None and not _ACTIVE.finished:
+        _ACTIVE.cancel()
+        if wait:
+            _ACTIVE.client.wait(wait)
+    _ACTIVE = None
+
+
+@bpy.app.handlers.persistent
+def _stop_run_on_load(*_args: Any) -> None:
+    # Loading a file drops the modal operator that pumps the run: stop the worker instead of orphaning it.
+    stop_run()
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.app.handlers.load_pre.append(_stop_run_on_load)
+
+
+def unregister() -> None:
+    if _stop_run_on_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_stop_run_on_load)
+    # Never leave a worker running behind a disabled add-on.
+    stop_run(wait=_ACTIVE.client.kill_after + 5.0 if _ACTIVE is not None else None)
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,164 @@
+"""What a worker run looks like to the sidebar: stages, progress, the last log lines, the error. No bpy.
+
+:class:`RunState` folds the event stream (and the process's exit) into plain
+values the Blender panel draws; tests drive it with hand-written events. The
+error wording follows the Qt panel's ``RunError.headline`` so an artist reads
+the same message in every host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .protocol import WorkerEvent
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_NO_CONSENT",
+    "EXIT_OK",
+    "RunError",
+    "RunState",
+    "StageState",
+]
+
+#: Exit codes of ``lifecast worker`` (the CLI's).
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_CONSENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+_HEADLINES = {
+    EXIT_BAD_INPUT: "Cannot use this input",
+    EXIT_NO_CONSENT: "No valid consent",
+    EXIT_INTERRUPTED: "Cancelled",
+}
+
+
+@dataclass
+class StageState:
+    """One stage: ``status`` is ``waiting``, ``running``, ``done``, ``cached`` or ``failed``; ``fraction`` in [0, 1]."""
+
+    name: str
+    status: str = "waiting"
+    fraction: float = 0.0
+    message: str = ""
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class RunError:
+    """A failed run as an artist reads it: ``headline`` in one line, ``details`` (the worker's stderr) on demand."""
+
+    message: str
+    exit_code: int
+    path: str | None = None
+    details: str = ""
+
+    @property
+    def headline(self) -> str:
+        return f"{_HEADLINES.get(self.exit_code, 'The worker failed')}: {self.message}"
+
+
+@dataclass
+class RunState:
+    """The state of one worker run, built from its events; ``log`` keeps the last ``max_log`` lines."""
+
+    command: str = ""
+    max_log: int = 8
+    stages: dict[str, StageState] = field(default_factory=dict)
+    current_stage: str = ""
+    log: deque[str] = field(default_factory=deque)
+    artifacts: list[tuple[str, str]] = field(default_factory=list)  # (kind, path)
+    outputs: dict[str, str] = field(default_factory=dict)
+    report: dict[str, Any] | None = None
+    error: RunError | None = None
+    running: bool = False
+    exit_code: int | None = None
+
+    def __post_init__(self) -> None:
+        self.log = deque(self.log, maxlen=self.max_log)
+
+    def apply(self, event: WorkerEvent) -> None:
+        """Fold one event into the state; unknown event types are ignored."""
+        stage = event.get("stage")
+        if event.type == "run_start":
+            self.running = True
+            self.command = str(event.get("command", self.command))
+            self.stages = {str(s): StageState(str(s)) for s in event.get("stages", []) or []}
+        elif event.type == "stage_start" and stage:
+            self._stage(stage).status = "running"
+            self.current_stage = str(stage)
+        elif event.type == "progress" and stage:
+            st = self._stage(stage)
+            with contextlib.suppress(TypeError, ValueError):
+                st.fraction = max(0.0, min(1.0, float(event.get("fraction", 0.0))))
+            st.message = str(event.get("message", "") or st.message)
+            self.current_stage = str(stage)
+        elif event.type in ("log", "warning"):
+            prefix = "warning: " if event.type == "warning" else ""
+            where = f"[{stage}] " if stage else ""
+            self.log.append(f"{where}{prefix}{event.get('message', '')}")
+        elif event.type == "artifact":
+            self.artifacts.append((str(event.get("kind", "")), str(event.get("path", ""))))
+        elif event.type == "stage_end" and stage:
+            st = self._stage(stage)
+            st.status = "cached" if event.get("cached") else "done"
+            st.fraction = 1.0
+            st.seconds = event.get("seconds")
+        elif event.type == "error":
+            message = str(event.get("message", "unknown error"))
+            code = event.get("exit_code", EXIT_INTERNAL)
+            self.error = RunError(message, int(code) if isinstance(code, int) else EXIT_INTERNAL, event.get("path"))
+            self.log.append(f"error: {message}")
+            self._fail_running()
+        elif event.type == "done":
+            self.outputs = {str(k): str(v) for k, v in (event.get("outputs") or {}).items()}
+            if isinstance(event.get("report"), dict):
+                self.report = event.get("report")
+
+    def finish(self, exit_code: int, stderr: str = "") -> None:
+        """The worker process ended with ``exit_code``; its ``stderr`` becomes the error's details."""
+        self.running = False
+        self.exit_code = exit_code
+        if exit_code == EXIT_OK:
+            return
+        if self.error is None:
+            if exit_code == EXIT_INTERRUPTED:
+                message = "the worker stopped; nothing half-written was left"
+            else:
+                lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+                message = lines[-1] if lines else f"the worker exited with code {exit_code}"
+            self.error = RunError(message, exit_code, None, stderr)
+        else:
+            self.error = RunError(self.error.message, exit_code, self.error.path, stderr)
+        self._fail_running()
+
+    @property
+    def fraction(self) -> float:
+        """Progress over all stages of the run, in [0, 1]."""
+        if not self.stages:
+            return 1.0 if self.exit_code == EXIT_OK else 0.0
+        return sum(s.fraction for s in self.stages.values()) / len(self.stages)
+
+    @property
+    def status_line(self) -> str:
+        """One line for the panel: the current stage and what it is doing, or how the run ended."""
+        if self.error is not None:
+            return self.error.headline
+        if self.exit_code == EXIT_OK:
+            return "done"
+        if not self.current_stage:
+            return "starting the worker" if self.running or self.exit_code is None else ""
+        st = self.stages.get(self.current_stage)
+        detail = f": {st.message}" if st is not None and st.message and st.status == "running" else ""
+        return f"{self.current_stage}{detail}"
+
+    def _stage(self, name: Any) -> StageState:
+        return self.stages.setdefault(str(name), StageState(str(name)))
+
+    def _fail_running(self) -> None:
+        for st in self.stages.values():
+            if st.status == "running":
+                st.status = "failed"
