@@ -85,6 +85,9 @@ lint: setup-dev
 	$(BIN)/ruff format --check core plugins tests benchmarks sample_scans
 	$(BIN)/mypy
 	cd plugins/panel && ../../$(BIN)/mypy --strict -p lifecast_panel
+	# The Maya and Houdini adapters, strict, against the types-maya / types-houdini stubs (missing stubs are errors).
+	$(BIN)/mypy --config-file plugins/maya/mypy.ini
+	$(BIN)/mypy --config-file plugins/houdini/mypy.ini
 	# The add-on's bpy-free modules; register() imports bpy lazily, which has no stubs here.
 	cd plugins/blender && ../../$(BIN)/mypy --strict --follow-imports=silent -m lifecast_blender -m lifecast_blender.protocol \
 		-m lifecast_blender.run_state -m lifecast_blender.jobs -m lifecast_blender.landmarks \

@@ -53,7 +53,10 @@ def test_export_step_writes_the_asset_and_shows_its_preview(qtbot, panel: Lifeca
     assert c.run.error is None, c.run.error
     assert (tmp_path / "head" / "asset.usda").is_file()
     assert Path(c.results["export"]["preview"]).is_file() and not panel.result.image.pixmap().isNull()
-    assert "asset:" in panel.result.numbers.text() and panel.import_button.isHidden()  # standalone cannot import
+    assert f"File: {tmp_path / 'head' / 'asset.usda'}" in panel.result.text
+    assert ("File", str(tmp_path / "head" / "asset.usda")) in [(r.label, r.value) for r in panel.result.numbers.rows]
+    assert not any("{" in r.value for r in panel.result.numbers.rows)  # label/value rows, not raw JSON
+    assert panel.import_button.isHidden()  # standalone cannot import
     assert set(panel.progress.bars) == {"preview"}  # the last run shown is the preview
     # rerunning an earlier step reuses the cache: every stage comes back cached
     c.select_step("uv")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -11,58 +10,10 @@ from tests.hosts.plugin_paths import add_plugin_paths
 
 add_plugin_paths()
 
-from lifecast_panel.controller import PanelController, WorkerListener  # noqa: E402
-from lifecast_panel.host import Host, MessageLevel, PointSelection, SelectedPoints, UsdImporter  # noqa: E402
+from lifecast_panel.controller import PanelController  # noqa: E402
 from lifecast_panel.models import RunModel  # noqa: E402
 from lifecast_panel.protocol import LineBuffer, WorkerEvent, parse_line  # noqa: E402
-
-
-class FakeHost(Host, UsdImporter, PointSelection):
-    name = "fake"
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str]] = []
-        self.imported: list[Path] = []
-        self.selection: SelectedPoints | None = None
-
-    def main_window(self) -> Any:
-        return None
-
-    def report(self, message: str, level: MessageLevel = "info") -> None:
-        self.messages.append((level, message))
-
-    def import_usd(self, path: Path) -> str:
-        self.imported.append(path)
-        return f"/{path.parent.name}"
-
-    def selected_points(self) -> SelectedPoints | None:
-        return self.selection
-
-
-class FakeWorker:
-    def __init__(self) -> None:
-        self.jobs: list[dict[str, Any]] = []
-        self.listener: WorkerListener | None = None
-        self.cancelled = False
-
-    def start(self, job: dict[str, Any], listener: WorkerListener) -> None:
-        self.jobs.append(job)
-        self.listener = listener
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-    def is_running(self) -> bool:
-        return self.listener is not None
-
-    def say(self, kind: str, **data: Any) -> None:
-        assert self.listener is not None
-        self.listener.handle_event(WorkerEvent(kind, data))
-
-    def exit(self, code: int, stderr: str = "") -> None:
-        listener, self.listener = self.listener, None
-        assert listener is not None
-        listener.handle_finished(code, stderr)
+from tests.hosts.panel_fakes import FakeHost, FakeWorker  # noqa: E402
 
 
 @pytest.fixture
@@ -88,8 +39,13 @@ def test_jobs_carry_every_parameter_and_stop_after(panel: tuple[PanelController,
         c.set_param("nope", 1)
 
 
-def test_export_run_then_preview_then_import(panel: tuple[PanelController, FakeHost, FakeWorker]) -> None:
+def test_export_run_then_preview_then_import(
+    panel: tuple[PanelController, FakeHost, FakeWorker], tmp_path: Path
+) -> None:
     c, host, worker = panel
+    asset = tmp_path / "head_asset" / "asset.usda"
+    asset.parent.mkdir()
+    asset.write_text("#usda 1.0\n")
     changes: list[str] = []
     c.subscribe(changes.append)
     c.run_step("export")
@@ -100,7 +56,7 @@ def test_export_run_then_preview_then_import(panel: tuple[PanelController, FakeH
     worker.say("stage_end", stage="ingest", cached=True, seconds=0.0, summary={"faces": 10})
     worker.say("progress", stage="export", fraction=0.5, message="writing")
     assert c.run.overall_fraction() == pytest.approx(0.75)
-    worker.say("done", ok=True, outputs={"asset": "/scans/head_asset/asset.usda"})
+    worker.say("done", ok=True, outputs={"asset": str(asset)})
     worker.exit(0)
     assert c.results["export"]["cached"] == ["ingest"]
     # the preview job starts by itself once the export succeeded
@@ -108,9 +64,7 @@ def test_export_run_then_preview_then_import(panel: tuple[PanelController, FakeH
     worker.say("done", ok=True, outputs={"preview": "/p.png"})
     worker.exit(0)
     assert c.results["export"]["preview"] == "/p.png" and "finished" in changes
-    assert (
-        c.can_import() and c.import_asset() == "/head_asset" and host.imported == [Path("/scans/head_asset/asset.usda")]
-    )
+    assert c.can_import() and c.import_asset() == "/head_asset" and host.imported == [asset]
 
 
 def test_error_is_readable_and_stops_the_queue(panel: tuple[PanelController, FakeHost, FakeWorker]) -> None:
@@ -133,13 +87,6 @@ def test_cancel_and_unknown_events(panel: tuple[PanelController, FakeHost, FakeW
     worker.exit(130)
     assert c.run.error is not None and c.run.error.headline.startswith("Cancelled")
     assert c.run.stages["clean"].status == "failed" and not c.run.running
-
-
-def test_landmarks_from_the_host_selection(panel: tuple[PanelController, FakeHost, FakeWorker]) -> None:
-    c, host, _ = panel
-    assert c.capture_landmarks() is None and host.messages[-1][0] == "warning"
-    host.selection = SelectedPoints("head", (1, 2), ((0.0, 1.0, 2.0), (1.0, 1.0, 1.0)))
-    assert c.capture_landmarks() == host.selection and c.landmarks == [host.selection]
 
 
 def test_protocol_parser_and_line_buffer() -> None:

@@ -12,12 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from lifecast_panel.host import Host, PointSelection, SelectedPoints, UsdImporter
+from lifecast_panel.host import Host, PointSelection, UsdImporter
+from lifecast_panel.landmarks import Landmark, LandmarkSet, read_landmarks_json, write_landmarks_json
 from lifecast_panel.models import EXIT_OK, RunModel
 from lifecast_panel.protocol import WorkerEvent
 from lifecast_panel.steps import STEPS, Step, job_value, param_defaults, step_named
 
-__all__ = ["PanelController", "WorkerListener", "WorkerRunner"]
+__all__ = ["LANDMARKS_FILE", "PanelController", "WorkerListener", "WorkerRunner"]
+
+#: The scan landmarks the panel writes into the asset's output folder (and passes to ``process``).
+LANDMARKS_FILE = "landmarks.json"
+#: The step whose jobs the template job belongs to.
+WRAP_STEP = "wrap"
 
 
 class WorkerListener(Protocol):
@@ -61,8 +67,9 @@ class PanelController:
         self.current_step: str = STEPS[0].name
         self.run = RunModel()
         self.running_step: str | None = None
-        self.results: dict[str, dict[str, Any]] = {}  # step -> {"summary": ..., "preview": ..., ...}
-        self.landmarks: list[SelectedPoints] = []
+        self.results: dict[str, dict[str, Any]] = {}  # step -> {"stages": ..., "preview": ..., ...}
+        self.landmarks = LandmarkSet()
+        self.template_info: dict[str, Any] | None = None  # the ``template`` job's answer for the current template
         self._queue: deque[tuple[str, dict[str, Any]]] = deque()
         self._listeners: list[Callable[[str], None]] = []
 
@@ -83,6 +90,7 @@ class PanelController:
         self.scan = Path(scan)
         self.out_dir = Path(out_dir) if out_dir else self.scan.parent / f"{self.scan.stem}_asset"
         self.results.clear()
+        self.landmarks.clear()
         self._notify("state")
 
     def set_out_dir(self, out_dir: Path) -> None:
@@ -96,6 +104,10 @@ class PanelController:
     def set_param(self, name: str, value: Any) -> None:
         if name not in self.params:
             raise KeyError(f"unknown parameter {name!r}")
+        if name == "template" and str(value).strip() != str(self.params[name]).strip():
+            self.template_info = None  # the names of another template must be asked for again
+            self.landmarks.forget_names()
+            self.results.get(WRAP_STEP, {}).pop("template", None)
         self.params[name] = value
         self._notify("state")
 
@@ -103,18 +115,110 @@ class PanelController:
         self.current_step = step_named(name).name
         self._notify("state")
 
-    def capture_landmarks(self) -> SelectedPoints | None:
-        """Add the host's selected points as a landmark set (for the template wrap)."""
+    # ------------------------------------------------------------------ landmarks (template wrap)
+
+    def template(self) -> str:
+        """The picked template (``anny-head``, ``anny-body`` or a path), ``""`` to decimate instead."""
+        return str(self.params.get("template") or "").strip()
+
+    def load_template(self) -> dict[str, Any]:
+        """Ask the worker for the template's landmark names (the ``template`` job); returns the job."""
+        template = self.template()
+        if not template:
+            raise ValueError("pick a template first: anny-head, anny-body or a template mesh file")
+        if self.worker.is_running():
+            raise RuntimeError("a job is already running: cancel it or wait")
+        job: dict[str, Any] = {"command": "template", "template": template}
+        if str(self.params.get("template_landmarks") or "").strip():
+            job["template_landmarks"] = str(self.params["template_landmarks"]).strip()
+        self._queue.clear()
+        self._start(WRAP_STEP, job)
+        return job
+
+    def select_landmark(self, name: str) -> None:
+        """Make ``name`` the landmark the next selected vertex is assigned to."""
+        self.landmarks.select(name)
+        self._notify("state")
+
+    def assign_landmark(self) -> Landmark | None:
+        """Assign the host's selected vertex to the current landmark name and move on to the next name.
+
+        Reports a warning and returns ``None`` when that cannot be done: no names yet,
+        all placed, a host without point selection, not exactly one selected vertex,
+        or a vertex on another mesh than the landmarks placed so far.
+        """
+        name = self.landmarks.current
+        report = self.host.report
+        if not self.landmarks.names:
+            report("list the template's landmarks first", "warning")
+            return None
+        if name is None:
+            report("every landmark is placed: pick one in the list to move it", "warning")
+            return None
         if not isinstance(self.host, PointSelection):
-            self.host.report(f"{self.host.name} cannot report selected points", "warning")
+            report(f"{self.host.name} cannot report selected points", "warning")
             return None
         points = self.host.selected_points()
         if points is None or not points.indices:
-            self.host.report("select the landmark points on the scan first", "warning")
+            report(f"select the vertex of the scan for {name!r} first", "warning")
             return None
-        self.landmarks.append(points)
+        if len(points.indices) != 1:
+            report(f"select exactly one vertex for {name!r} ({len(points.indices)} are selected)", "warning")
+            return None
+        on = self.landmarks.mesh()
+        if on and points.mesh != on:
+            report(f"the landmarks are on {on}, this vertex is on {points.mesh}: clear them or pick on {on}", "warning")
+            return None
+        scan_count = self._scan_vertex_count()
+        if points.mesh_vertex_count is not None and scan_count is not None and points.mesh_vertex_count != scan_count:
+            report(
+                f"{points.mesh} has {points.mesh_vertex_count:,} vertices but the scan as lifecast reads it has "
+                f"{scan_count:,}: vertex numbers will not match unless the scan was imported unchanged",
+                "warning",
+            )
+        x, y, z = points.positions[0]
+        landmark = Landmark(name, points.mesh, int(points.indices[0]), (float(x), float(y), float(z)))
+        self.landmarks.place(landmark)
+        report(f"{name} = {points.mesh} vertex {landmark.vertex}")
         self._notify("state")
-        return points
+        return landmark
+
+    def remove_landmark(self, name: str) -> None:
+        self.landmarks.remove(name)
+        self._notify("state")
+
+    def clear_landmarks(self) -> None:
+        self.landmarks.clear()
+        self._notify("state")
+
+    def landmarks_path(self) -> Path:
+        assert self.out_dir is not None
+        return self.out_dir / LANDMARKS_FILE
+
+    def write_landmarks(self) -> Path:
+        """Write the placed landmarks to ``<output folder>/landmarks.json`` (the interfaces' format)."""
+        if self.out_dir is None:
+            raise ValueError("pick a scan first")
+        return write_landmarks_json(self.landmarks_path(), self.landmarks.as_json())
+
+    def _scan_vertex_count(self) -> int | None:
+        report = self.results.get("inspect", {}).get("report")
+        count = report.get("vertices") if isinstance(report, dict) else None
+        return count if isinstance(count, int) else None
+
+    def _restore_landmarks(self) -> None:
+        """Landmarks written by an earlier session for this output folder come back (vertex and position)."""
+        if self.out_dir is None or self.landmarks.placed or not self.landmarks_path().is_file():
+            return
+        try:
+            saved = read_landmarks_json(self.landmarks_path())
+        except (OSError, ValueError) as exc:
+            self.host.report(f"cannot read {self.landmarks_path()}: {exc}", "warning")
+            return
+        for name, (vertex, position) in saved.items():
+            if name in self.landmarks.names:
+                self.landmarks.placed[name] = Landmark(name, "", vertex, position)
+        self.landmarks.current = self.landmarks.next_unplaced()
 
     # ------------------------------------------------------------------ jobs
 
@@ -134,11 +238,16 @@ class PanelController:
         # Every step sends every parameter, so the stages it runs share the cache with the later steps.
         for s in STEPS:
             for p in s.params:
-                job[p.job_key] = job_value(p, self.params[p.name])
+                value = job_value(p, self.params[p.name])
+                if value is not None or not p.optional:
+                    job[p.job_key] = value
+        if self.template() and self.landmarks.placed:
+            job["landmarks"] = str(self.landmarks_path())
         if self.subject:
             job["subject"] = self.subject
-        if step.stop_after != "export":
-            job["stop_after"] = step.stop_after
+        stop_after = step.stop_after_template if self.template() and step.stop_after_template else step.stop_after
+        if stop_after != "export":
+            job["stop_after"] = stop_after
         return job
 
     def preview_path(self, name: str) -> Path:
@@ -151,6 +260,8 @@ class PanelController:
         if self.worker.is_running():
             raise RuntimeError("a job is already running: cancel it or wait")
         job = self.job_for(name)
+        if "landmarks" in job:
+            self.write_landmarks()
         self._queue.clear()
         if name == "inspect":
             self._queue.append(
@@ -198,6 +309,9 @@ class PanelController:
 
     def _record_result(self, step: str) -> None:
         result = self.results.setdefault(step, {})
+        if self.run.command == "template":
+            self._record_template(result)
+            return
         if self.run.command == "preview":
             result["preview"] = self.run.outputs.get("preview")
             return
@@ -208,6 +322,22 @@ class PanelController:
         if "asset" in self.run.outputs:
             result["asset"] = self.run.outputs["asset"]
             self.host.report(f"asset written: {self.run.outputs['asset']}")
+
+    def _record_template(self, result: dict[str, Any]) -> None:
+        """The ``template`` job's answer: in ``report`` (as ``inspect`` answers) or in the ``done`` event itself."""
+        report = self.run.report
+        info = report if isinstance(report, dict) and "landmarks" in report else self.run.done
+        names = info.get("landmarks")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            self.host.report("the worker's template answer has no landmark names", "error")
+            return
+        self.template_info = dict(info)
+        result["template"] = self.template_info
+        dropped = self.landmarks.set_names(names)
+        if dropped:
+            self.host.report(f"dropped landmarks the template does not know: {', '.join(dropped)}", "warning")
+        self._restore_landmarks()
+        self.host.report(f"{self.template()}: {len(names)} landmarks to place")
 
     # ------------------------------------------------------------------ results
 

@@ -30,12 +30,16 @@ class SelectedPoints:
     """Points an artist selected on a mesh, in the DCC's world space.
 
     ``mesh`` names the object; ``indices`` are its point (vertex) numbers and
-    ``positions`` their world positions, in the scene's linear unit.
+    ``positions`` their world positions, in the scene's linear unit: ``(k,)`` and
+    ``(k, 3)``. ``mesh_vertex_count`` is how many points the whole mesh has (``None``
+    when the host cannot tell), so the panel can warn when the mesh in the scene is
+    not the scan as lifecast reads it and vertex numbers would not match.
     """
 
     mesh: str
     indices: tuple[int, ...]
     positions: tuple[tuple[float, float, float], ...]
+    mesh_vertex_count: int | None = None
 
 
 class Host(abc.ABC):
@@ -58,7 +62,13 @@ class UsdImporter(abc.ABC):
 
     @abc.abstractmethod
     def import_usd(self, path: Path) -> str:
-        """Import or reference the asset; return the name of what was created in the scene."""
+        """Import or reference the asset; return the name of what was created in the scene.
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``path`` is not a file (checked before the scene is touched).
+        """
 
 
 class PointSelection(abc.ABC):

@@ -68,6 +68,7 @@ class RunModel:
         self.artifacts: list[tuple[str, str]] = []  # (kind, path)
         self.outputs: dict[str, str] = {}
         self.report: dict[str, Any] | None = None
+        self.done: dict[str, Any] = {}  # every key of the ``done`` event (jobs such as ``template`` answer there)
         self.error: RunError | None = None
         self.running = False
         self.exit_code: int | None = None
@@ -104,6 +105,7 @@ class RunModel:
                 if st.status == "running":
                     st.status = "failed"
         elif event.type == "done":
+            self.done = dict(event.data)
             self.outputs = {str(k): str(v) for k, v in (event.get("outputs") or {}).items()}
             if isinstance(event.get("report"), dict):
                 self.report = event.get("report")

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from lifecast_panel.controller import PanelController
-from lifecast_panel.host import PointSelection, UsdImporter
+from lifecast_panel.host import UsdImporter
 from lifecast_panel.steps import STEPS
-from lifecast_panel.widgets import ErrorBanner, LogView, ParamForm, ResultView, StageProgressList
+from lifecast_panel.widgets import ErrorBanner, LandmarkPicker, LogView, ParamForm, ResultView, StageProgressList
 
 __all__ = ["LifecastPanel"]
 
@@ -60,9 +60,7 @@ class LifecastPanel(QWidget):
         self.run_button.clicked.connect(self._run)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(controller.cancel)
-        self.landmark_button = QPushButton("Add selected points as landmarks")
-        self.landmark_button.clicked.connect(controller.capture_landmarks)
-        self.landmark_button.setVisible(isinstance(host, PointSelection))
+        self.landmarks = LandmarkPicker(controller)
         self.import_button = QPushButton(f"Import into {host.name}")
         self.import_button.clicked.connect(controller.import_asset)
         self.import_button.setVisible(isinstance(host, UsdImporter))
@@ -88,7 +86,7 @@ class LifecastPanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.step_title)
         right.addLayout(self.form_holder)
-        right.addWidget(self.landmark_button)
+        right.addWidget(self.landmarks)
         right.addLayout(buttons)
         right.addWidget(self.progress)
         right.addWidget(self.error)
@@ -159,7 +157,8 @@ class LifecastPanel(QWidget):
         self.run_button.setEnabled(step.runs and not running and c.scan is not None)
         self.cancel_button.setEnabled(running)
         self.import_button.setEnabled(c.can_import() and not running)
-        self.landmark_button.setVisible(isinstance(c.host, PointSelection) and step.name == "decimate")
+        self.landmarks.setVisible(step.name == "wrap" and bool(c.template()))
+        self.landmarks.refresh(running)
         self.progress.show_run(c.run)
         self.log.show_run(c.run)
         self.error.show_error(c.run.error)

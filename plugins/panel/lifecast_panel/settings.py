@@ -26,6 +26,11 @@ class PanelSettings:
     def worker_python(self, path: str) -> None:
         self._s.setValue("worker/python", path)
 
+    def saved_worker_python(self) -> str | None:
+        """The worker Python saved by the user, ``None`` when none was."""
+        value = self._s.value("worker/python", None)
+        return str(value) if value else None
+
     def last_folder(self, kind: str) -> str:
         return str(self._s.value(f"folders/{kind}", ""))
 

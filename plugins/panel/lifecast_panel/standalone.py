@@ -9,11 +9,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from lifecast_panel.controller import PanelController
+from lifecast_panel.app import build_panel, resolve_worker_python
 from lifecast_panel.host import Host, MessageLevel
-from lifecast_panel.panel import LifecastPanel
 from lifecast_panel.settings import PanelSettings
-from lifecast_panel.worker_client import QProcessWorker
 
 __all__ = ["StandaloneHost", "build_panel", "main"]
 
@@ -37,19 +35,12 @@ class StandaloneHost(Host):
             QMessageBox.warning(None, "lifecast", message)
 
 
-def build_panel(host: Host, worker_python: str, show: str = "") -> LifecastPanel:
-    """A panel over a QProcess worker using ``worker_python``, with the show's saved defaults."""
-    settings = PanelSettings()
-    worker = QProcessWorker(worker_python)
-    controller = PanelController(host, worker, defaults=settings.show_defaults(show) if show else None)
-    panel = LifecastPanel(controller, parent=host.main_window())
-    worker.setParent(panel)
-    return panel
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lifecast panel")
-    parser.add_argument("--worker-python", help="Python of the venv with lifecast (default: the saved one)")
+    parser.add_argument(
+        "--worker-python",
+        help="Python of the venv with lifecast (default: $LIFECAST_WORKER_PYTHON, else the saved one)",
+    )
     parser.add_argument("--scan", type=Path, help="open with this scan picked")
     parser.add_argument("--show", default="", help="use this show's saved parameter defaults")
     args = parser.parse_args(argv)
@@ -57,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = PanelSettings()
     if args.worker_python:
         settings.worker_python = args.worker_python
-    panel = build_panel(StandaloneHost(), settings.worker_python, args.show)
+    python = args.worker_python or resolve_worker_python(settings)  # asked for on the command line wins
+    panel = build_panel(StandaloneHost(), python, args.show, settings=settings)
     if args.scan:
         panel.controller.set_scan(args.scan)
     panel.resize(760, 720)

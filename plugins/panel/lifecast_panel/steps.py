@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["STEPS", "Param", "Step", "param_defaults", "step_named"]
+__all__ = ["BUILTIN_TEMPLATES", "STEPS", "Param", "Step", "param_defaults", "step_named"]
+
+#: Templates the core ships (``lifecast process --template``); a path to a template mesh works too.
+BUILTIN_TEMPLATES = ("anny-head", "anny-body")
 
 
 @dataclass(frozen=True)
@@ -13,8 +16,10 @@ class Param:
     """One parameter as the panel shows it.
 
     ``kind`` is ``int``, ``float``, ``bool``, ``choice`` (one of ``choices``), ``text``
-    or ``int_list`` / ``text_list`` (comma separated). ``job_key`` is the key of the
-    worker job it sets (a :class:`ProcessOptions` field).
+    (free text; ``choices`` are suggestions) or ``int_list`` / ``text_list`` (comma
+    separated). ``job_key`` is the key of the worker job it sets (a :class:`ProcessOptions`
+    field). An ``optional`` parameter is left out of the job while it is empty, so a job
+    without it runs exactly as before the option existed.
     """
 
     name: str
@@ -26,17 +31,23 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     tooltip: str = ""
+    optional: bool = False
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the walk: the pipeline stage it runs up to (``None``: no run) and its parameters."""
+    """One step of the walk: the pipeline stage it runs up to (``None``: no run) and its parameters.
+
+    ``stop_after_template`` replaces ``stop_after`` when a template is picked (the
+    pipeline's ``wrap`` stage takes the place of ``lod``).
+    """
 
     name: str
     title: str
     stop_after: str | None
     params: tuple[Param, ...] = ()
     runs: bool = True
+    stop_after_template: str | None = None
 
 
 STEPS: tuple[Step, ...] = (
@@ -60,10 +71,33 @@ STEPS: tuple[Step, ...] = (
         ),
     ),
     Step(
-        "decimate",
-        "Decimate",
+        "wrap",
+        "Wrap or decimate",
         "lod",
-        (Param("lods", "Triangles per LOD", "int_list", (100_000, 25_000, 5_000), "lods"),),
+        (
+            Param(
+                "template",
+                "Template",
+                "text",
+                "",
+                "template",
+                ("", *BUILTIN_TEMPLATES),
+                tooltip="Empty: decimate the scan into LODs. anny-head, anny-body or a template mesh file "
+                "(OBJ/USD with UVs): wrap the template onto the scan, keeping the template's topology and UVs.",
+                optional=True,
+            ),
+            Param(
+                "template_landmarks",
+                "Template landmarks",
+                "text",
+                "",
+                "template_landmarks",
+                tooltip="The template's markup JSON (landmarks and region masks); built-in templates carry their own.",
+                optional=True,
+            ),
+            Param("lods", "Triangles per LOD", "int_list", (100_000, 25_000, 5_000), "lods"),
+        ),
+        stop_after_template="wrap",
     ),
     Step(
         "uv",
@@ -112,7 +146,11 @@ def param_defaults() -> dict[str, Any]:
 
 
 def job_value(param: Param, value: Any) -> Any:
-    """A parameter's value as the worker job wants it."""
+    """A parameter's value as the worker job wants it (``None`` for an empty ``optional`` one)."""
+    if param.optional and (value is None or str(value).strip() == ""):
+        return None
+    if param.kind == "text":
+        return str(value).strip()
     if param.name == "keep_ground":
         return not bool(value)  # the job field is remove_ground_plane
     if param.kind == "choice" and value == "auto":

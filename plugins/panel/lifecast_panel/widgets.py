@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QFrame,
+    QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from lifecast_panel.controller import PanelController
+from lifecast_panel.host import PointSelection
 from lifecast_panel.models import RunError, RunModel
 from lifecast_panel.steps import Param, Step
+from lifecast_panel.summaries import SummaryRow, summary_rows, summary_text
 
-__all__ = ["ErrorBanner", "LogView", "ParamForm", "ResultView", "StageProgressList"]
+__all__ = ["ErrorBanner", "LandmarkPicker", "LogView", "ParamForm", "ResultView", "StageProgressList", "SummaryTable"]
 
 
 class ParamForm(QWidget):
@@ -72,6 +80,14 @@ class ParamForm(QWidget):
             combo.currentTextChanged.connect(lambda v, n=p.name: set_param(n, v))
             return combo
         text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+        if p.kind == "text" and p.choices:
+            # Suggestions (the built-in templates) and free text (a template file) in one editable box.
+            suggest = QComboBox()
+            suggest.setEditable(True)
+            suggest.addItems(list(p.choices))
+            suggest.setCurrentText(text)
+            suggest.currentTextChanged.connect(lambda v, n=p.name: set_param(n, v))
+            return suggest
         edit = QLineEdit(text)
         edit.editingFinished.connect(lambda e=edit, n=p.name: set_param(n, e.text()))
         return edit
@@ -159,8 +175,44 @@ class ErrorBanner(QFrame):
         self.show()
 
 
+class SummaryTable(QTableWidget):
+    """A result's numbers as label/value rows; section rows in bold across both columns."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, 2, parent)
+        self.horizontalHeader().setVisible(False)
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ContiguousSelection)
+        self.setShowGrid(False)
+        self.setWordWrap(True)
+        self.rows: list[SummaryRow] = []
+
+    def show_rows(self, rows: list[SummaryRow]) -> None:
+        self.rows = list(rows)
+        self.clearSpans()
+        self.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            label = QTableWidgetItem(row.label)
+            if row.section:
+                font = label.font()
+                font.setBold(True)
+                label.setFont(font)
+                self.setItem(i, 0, label)
+                self.setItem(i, 1, QTableWidgetItem(""))
+                self.setSpan(i, 0, 1, 2)
+                continue
+            value = QTableWidgetItem(row.value)
+            value.setToolTip(row.value)
+            self.setItem(i, 0, label)
+            self.setItem(i, 1, value)
+        self.resizeRowsToContents()
+
+
 class ResultView(QWidget):
-    """A step's result: the preview image the worker rendered and its numbers."""
+    """A step's result: the preview image the worker rendered and its numbers as label/value rows."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -169,11 +221,10 @@ class ResultView(QWidget):
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(256, 256)
-        self.numbers = QLabel()
-        self.numbers.setWordWrap(True)
-        self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.numbers = SummaryTable()
         layout.addWidget(self.image, 1)
-        layout.addWidget(self.numbers)
+        layout.addWidget(self.numbers, 1)
+        self.text = ""
 
     def show_result(self, result: dict[str, Any]) -> None:
         preview = result.get("preview")
@@ -184,26 +235,77 @@ class ResultView(QWidget):
             )
         else:
             self.image.clear()
-        self.numbers.setText(summary_text(result))
+        self.numbers.show_rows(summary_rows(result))
+        self.text = summary_text(result)
 
 
-def summary_text(result: dict[str, Any]) -> str:
-    """The numbers of a step's result as short lines (QA report, stage summaries, asset)."""
-    lines: list[str] = []
-    report = result.get("report")
-    if isinstance(report, dict):
-        keys = ("units", "up", "vertices", "faces", "non_manifold_edges", "boundary_edges")
-        lines.append("  ".join(f"{k} {report[k]}" for k in keys if k in report and not isinstance(report[k], dict)))
-        comps = report.get("components")
-        if isinstance(comps, dict) and "count" in comps:
-            lines.append(f"components {comps['count']}")
-        holes = report.get("holes")
-        if isinstance(holes, list | int):
-            lines.append(f"holes {holes if isinstance(holes, int) else len(holes)}")
-    for stage, summary in (result.get("stages") or {}).items():
-        if summary:
-            cached = " (cached)" if stage in result.get("cached", []) else ""
-            lines.append(f"{stage}{cached}: {json.dumps(summary, separators=(', ', ': '))[:160]}")
-    if result.get("asset"):
-        lines.append(f"asset: {result['asset']}")
-    return "\n".join(line for line in lines if line)
+class LandmarkPicker(QWidget):
+    """The template's landmark names: list them, pick the current one, assign the DCC's selected vertex to it."""
+
+    def __init__(self, controller: PanelController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.load_button = QPushButton("List the template's landmarks")
+        self.load_button.clicked.connect(self._load)
+        self.names = QListWidget()
+        self.names.setMaximumHeight(160)
+        self.names.itemClicked.connect(self._picked)
+        self.assign_button = QPushButton("Add selected point")
+        self.assign_button.clicked.connect(controller.assign_landmark)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self._remove)
+        self.status = QLabel()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.assign_button, 1)
+        buttons.addWidget(self.remove_button)
+        layout.addWidget(self.load_button)
+        layout.addWidget(self.names)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+
+    def _load(self) -> None:
+        try:
+            self.controller.load_template()
+        except (ValueError, RuntimeError) as exc:
+            self.controller.host.report(str(exc), "warning")
+
+    def _picked(self, item: QListWidgetItem) -> None:
+        self.controller.select_landmark(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _remove(self) -> None:
+        current = self.controller.landmarks.current
+        if current:
+            self.controller.remove_landmark(current)
+
+    def refresh(self, running: bool) -> None:
+        c = self.controller
+        marks = c.landmarks
+        self.load_button.setEnabled(bool(c.template()) and not running)
+        names = marks.names
+        if [self.names.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.names.count())] != names:
+            self.names.clear()
+            for name in names:
+                item = QListWidgetItem(name)
+                item.setData(Qt.ItemDataRole.UserRole, name)
+                self.names.addItem(item)
+        for i, name in enumerate(names):
+            placed = marks.placed.get(name)
+            where = f"{placed.mesh or 'scan'} vertex {placed.vertex}" if placed else "not placed"
+            self.names.item(i).setText(f"{name}  –  {where}")
+            if name == marks.current:
+                self.names.setCurrentRow(i)
+        can_pick = isinstance(c.host, PointSelection)
+        self.assign_button.setVisible(can_pick)
+        self.assign_button.setEnabled(marks.current is not None)
+        self.assign_button.setText(
+            f"Add selected point as {marks.current}" if marks.current else "Add selected point (all placed)"
+        )
+        self.remove_button.setEnabled(marks.current is not None and marks.current in marks.placed)
+        if not c.template():
+            self.status.setText("No template: this step decimates the scan into LODs.")
+        elif not names:
+            self.status.setText("List the template's landmarks, then place them on the scan (or wrap without).")
+        else:
+            self.status.setText(f"{len(marks.placed)} of {len(names)} landmarks placed.")

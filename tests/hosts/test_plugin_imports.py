@@ -1,0 +1,67 @@
+"""Code that runs inside a DCC imports the stdlib, Qt, the DCC and the panel only: never torch, numpy or the core."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.hosts.plugin_paths import PLUGINS
+
+#: Top-level modules DCC-side code may import besides the standard library.
+ALLOWED = {
+    "PySide6",
+    "shiboken6",
+    "maya",
+    "hou",
+    "bpy",
+    "bmesh",
+    "addon_utils",
+    "lifecast_panel",
+    "lifecast_maya",
+    "lifecast_houdini",
+    "lifecast_blender",
+}
+FOLDERS = (
+    "panel/lifecast_panel",
+    "maya/scripts",
+    "houdini/python3.11libs",
+    "houdini/python_panels",
+    "blender/lifecast_blender",
+)
+
+
+def _imports(source: str, name: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source, name)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _sources() -> list[tuple[str, str]]:
+    out = []
+    for folder in FOLDERS:
+        for path in sorted((PLUGINS / folder).rglob("*")):
+            if path.suffix == ".py":
+                out.append((str(path.relative_to(PLUGINS)), path.read_text(encoding="utf-8")))
+            elif path.suffix == ".pypanel":
+                text = path.read_text(encoding="utf-8")
+                script = text.split("<![CDATA[", 1)[1].split("]]>", 1)[0]
+                out.append((str(path.relative_to(PLUGINS)), script))
+    return out
+
+
+@pytest.mark.parametrize(("name", "source"), _sources(), ids=[n for n, _ in _sources()])
+def test_dcc_side_code_imports_only_qt_the_dcc_and_the_panel(name: str, source: str) -> None:
+    foreign = {m for m in _imports(source, name) if m not in ALLOWED and m not in sys.stdlib_module_names}
+    assert not foreign, f"{name} imports {sorted(foreign)}: DCC-side code reaches the core through the worker"
+
+
+def test_the_check_sees_a_forbidden_import() -> None:
+    assert _imports("import numpy as np\nfrom lifecast.io import read_scan\n", "x") == {"numpy", "lifecast"}
+    assert Path(PLUGINS / "maya" / "scripts" / "lifecast_maya" / "host.py").is_file()
