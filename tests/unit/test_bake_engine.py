@@ -235,6 +235,51 @@ def test_round_trip_subdivided_low_displaced_by_the_map_lands_on_high(
     assert hausdorff < 3e-3  # measured 1.05e-3, against a displacement range of 0.13
 
 
+def _layers(*heights: float) -> TriMesh:
+    """Flat sheets at the given heights over the plane's UV square (a scan with two layers, like a lip over a tooth)."""
+    sheets = []
+    for h in heights:
+        sheet = grid_plane(11, 1.2)
+        sheets.append((sheet.vertices - np.float32([0.1, 0.1, -h]), sheet.faces))
+    offsets = np.cumsum([0] + [len(v) for v, _ in sheets[:-1]])
+    return TriMesh(
+        np.concatenate([v for v, _ in sheets]).astype(np.float32),
+        np.concatenate([f + o for (_, f), o in zip(sheets, offsets, strict=True)]).astype(np.int32),
+    )
+
+
+def test_one_ray_from_the_cage_bakes_the_outermost_layer(tmp_path: Path) -> None:
+    # Blender's "selected to active" with a cage: the ray starts cage above the low surface and runs
+    # inwards, so of two layers within the cage the outer (higher) one is baked, above or below.
+    low = _plane_low(False)
+    for heights, expected in (((0.02, -0.01), 0.02), ((-0.01, -0.03), -0.01), ((0.01, 0.04, -0.02), 0.04)):
+        result = bake_maps(_layers(*heights), low, maps=["displacement"], size=16, out_dir=tmp_path, cage=0.05)
+        assert result.cage_misses == 0
+        mask = _read_png(result.paths["mask"][1001]) > 0
+        np.testing.assert_allclose(read_exr(result.paths["displacement"][1001])[mask], expected, atol=1e-6)
+    # A layer beyond the cage is not seen: the one within it is, even though it is farther below.
+    result = bake_maps(_layers(0.08, -0.03), low, maps=["displacement"], size=16, out_dir=tmp_path, cage=0.05)
+    mask = _read_png(result.paths["mask"][1001]) > 0
+    np.testing.assert_allclose(read_exr(result.paths["displacement"][1001])[mask], -0.03, atol=1e-6)
+
+
+def test_vertex_normals_are_angle_weighted() -> None:
+    rng = np.random.default_rng(3)
+    mesh = icosphere(3)
+    v = mesh.vertices.astype(np.float64) * rng.uniform(0.8, 1.2, (len(mesh.vertices), 1))
+    corners = v[mesh.faces]
+    face_n = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    face_n /= np.linalg.norm(face_n, axis=1, keepdims=True)
+    expected = np.zeros_like(v)
+    for k in range(3):
+        a = corners[:, (k + 1) % 3] - corners[:, k]
+        b = corners[:, (k + 2) % 3] - corners[:, k]
+        cos = np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        np.add.at(expected, mesh.faces[:, k], face_n * np.arccos(cos)[:, None])
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(vertex_normals(v.astype(np.float32), mesh.faces), expected, atol=1e-5)
+
+
 def test_tangents_follow_u_and_flip_sign_on_mirrored_charts() -> None:
     for mirrored, expected_t, expected_sign in ((False, [1, 0, 0], 1.0), (True, [-1, 0, 0], -1.0)):
         low = _plane_low(mirrored)

@@ -58,3 +58,58 @@ def test_no_coverage_returns_the_image() -> None:
 def test_mask_shape_must_match() -> None:
     with pytest.raises(ValueError):
         pad_edges(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), bool))
+
+
+def _reference_push_pull(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The plain numpy push-pull (2x2 sums, parent-texel fills) the OpenCV path must reproduce."""
+
+    def down(a: np.ndarray) -> np.ndarray:
+        a = np.pad(a, [(0, a.shape[0] % 2), (0, a.shape[1] % 2)] + [(0, 0)] * (a.ndim - 2)).astype(np.float64)
+        return a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
+
+    def fill(level: np.ndarray, known: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+        rows, cols = np.indices(known.shape)
+        out = level.copy()
+        out[~known] = coarse[rows // 2, cols // 2][~known]
+        return out
+
+    colour, cover = down(np.where(mask[..., None], image, 0)), down(mask)
+    pyramid = [(colour, cover)]
+    while max(cover.shape) > 1:
+        colour, cover = down(colour), down(cover)
+        pyramid.append((colour, cover))
+    filled = colour / np.maximum(cover, 1e-12)[..., None]
+    for colour, cover in reversed(pyramid[:-1]):
+        filled = fill(colour / np.maximum(cover, 1e-12)[..., None], cover > 0, filled)
+    return fill(image.astype(np.float64), mask, filled)
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.float16])
+@pytest.mark.parametrize("shape", [(37, 53), (64, 64)])
+def test_push_pull_matches_the_plain_numpy_reference(dtype: type, shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(5)
+    mask = rng.random(shape) < 0.1
+    image = np.zeros((*shape, 3), dtype)
+    image[mask] = rng.uniform(100, 60000, (int(mask.sum()), 3)).astype(dtype)
+    out = pad_edges(image, mask)
+    assert out.dtype == dtype
+    expected = _reference_push_pull(image, mask)
+    tolerance = {np.uint16: 0.5, np.float32: 0.05, np.float16: 64.0}[dtype]  # rounding / float16 spacing at 6e4
+    np.testing.assert_allclose(out.astype(np.float64), expected, atol=tolerance, rtol=1e-5)
+
+
+def test_fill_transform_renormalises_padded_vectors() -> None:
+    rng = np.random.default_rng(2)
+    mask = rng.random((32, 32)) < 0.3
+    vectors = rng.normal(size=(32, 32, 3))
+    vectors /= np.linalg.norm(vectors, axis=2, keepdims=True)
+    image = np.where(mask[..., None], vectors, 0.0).astype(np.float32)
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+    plain = pad_edges(image, mask)
+    renormalised = pad_edges(image, mask, fill_transform=unit)
+    assert np.linalg.norm(plain[~mask], axis=1).min() < 0.9  # averaging random directions shortens them
+    np.testing.assert_allclose(np.linalg.norm(renormalised[~mask], axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(renormalised[mask], image[mask])

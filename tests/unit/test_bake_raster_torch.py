@@ -83,3 +83,20 @@ def test_cuda_matches_cpu() -> None:
     gpu = rasterize_uv_torch(corners, 256, device="cuda")
     assert torch.equal(cpu.face, gpu.face.cpu())
     assert torch.allclose(cpu.bary, gpu.bary.cpu(), atol=1e-5)
+
+
+def test_engine_adapter_serves_the_torch_raster_in_bands_like_the_row_runs() -> None:
+    # The CUDA engine path wraps the torch rasterizer's whole-tile result in bands; checked here on the CPU.
+    from lifecast.bake.engine import _TorchTileRaster
+    from lifecast.bake.rasterize import TileRasterizer
+
+    corners = _grid_layout(9).astype(np.float64)
+    torch_tile = _TorchTileRaster(corners, 120, "cpu")
+    rows = TileRasterizer(corners, 120)
+    a = list(torch_tile.bands(1000))
+    b = list(rows.bands(1000))
+    assert len(a) > 1
+    np.testing.assert_array_equal(np.concatenate([x.texel for x in a]), np.concatenate([x.texel for x in b]))
+    same = np.concatenate([x.face for x in a]) == np.concatenate([x.face for x in b])
+    assert same.mean() > 0.999
+    assert torch_tile.overlap_count() == rows.overlap_count() == 0

@@ -5,6 +5,7 @@ Listed in :data:`lifecast.cli.COMMAND_GROUPS`; imports nothing heavy at module l
 Example::
 
     lifecast bake scan.ply head_lod0.obj -o maps/ --maps albedo,normal,displacement,ao --size 4096 --name head
+    lifecast bake scan.ply head_lod0.obj -o maps/ --maps albedo --albedo-colorspace acescg
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--ao-samples", type=int, default=16, help="hemisphere rays per texel for ao (default 16)")
     p.add_argument("--albedo-bits", type=int, choices=(8, 16), default=8, help="albedo PNG bit depth (default 8)")
+    p.add_argument(
+        "--albedo-colorspace",
+        choices=("srgb", "acescg"),
+        default="srgb",
+        help="srgb: sRGB-encoded PNG (default); acescg: linear ACEScg half-float EXR through OpenColorIO "
+        "(needs the 'color' extra)",
+    )
     p.add_argument("--high-texture", type=Path, help="colour image for a HIGH mesh whose file names none")
     p.add_argument("--allow-overlapping-uvs", action="store_true", help="bake even where low triangles overlap in UV")
     p.add_argument("--json", action="store_true", help="print the JSON-lines event stream instead of progress bars")
@@ -117,6 +125,7 @@ def _bake(args: argparse.Namespace, sink: EventSink, maps: list[str], udims: lis
         device=args.device,
         ao_samples=args.ao_samples,
         albedo_bits=args.albedo_bits,
+        albedo_colorspace=args.albedo_colorspace,
         allow_overlapping_uvs=args.allow_overlapping_uvs,
         progress=progress,
     )
@@ -130,6 +139,7 @@ def _bake(args: argparse.Namespace, sink: EventSink, maps: list[str], udims: lis
         "cage": round(result.cage, 6),
         "cage_misses": result.cage_misses,
         "overlapping_uv_texels": result.overlap_texels,
+        "color_spaces": result.color_spaces,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
     seconds = time.perf_counter() - t0

@@ -1,12 +1,15 @@
 """Texel-to-scan correspondence: where each low-poly surface point lands on the high-poly scan.
 
 From every point ``p`` on the low surface, with unit interpolated normal ``n``,
-two rays are cast, along ``+n`` and ``-n``, each up to the cage distance; the
-nearer hit wins and its signed distance along ``n`` is the displacement. Where
-both rays miss (the cage is too tight, or the scan has a hole there) the
-closest point on the scan is used instead and the point is counted as a cage
-miss. This is the "cage" of Marmoset / xNormal / Blender's ``max_ray_distance``
-with rays in both directions, so detail above and below the low surface bakes.
+one ray is cast from the cage, ``p + cage * n``, inwards along ``-n``, up to
+``2 * cage``: the first hit is the *outermost* high surface within ``cage`` of
+the low one, above or below it, and ``cage - t`` is its signed distance along
+``n`` (the displacement). This is Blender's "selected to active" bake with a
+cage extrusion (and Marmoset's / xNormal's cage): one ray per texel, and where
+the scan has two layers within the cage (a lip over a tooth, an ear fold) the
+outer one is baked. Where the ray misses (the cage is too tight, or the scan
+has a hole there) the closest point on the scan is used instead and the point
+is counted as a cage miss.
 
 Two ray engines: open3d's ``RaycastingScene`` (Embree, CPU) and NVIDIA Warp's
 BVH mesh queries (CPU and CUDA). :func:`make_ray_engine` picks by device.
@@ -79,8 +82,10 @@ class Open3DRays:
         self._threads = os.cpu_count() or 0
 
     def _rays(self, origins: NDArray[np.float32], directions: NDArray[np.float32]) -> Any:
-        rays = np.concatenate([origins, directions], axis=1).astype(np.float32)
-        return self._o3d.core.Tensor.from_numpy(np.ascontiguousarray(rays))
+        rays = np.empty((len(origins), 6), np.float32)
+        rays[:, :3] = origins
+        rays[:, 3:] = directions
+        return self._o3d.core.Tensor.from_numpy(rays)
 
     def cast(self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float) -> RayHits:
         t = np.empty(len(origins), np.float32)
@@ -90,13 +95,14 @@ class Open3DRays:
             stop = min(start + RAY_CHUNK, len(origins))
             hit = self._scene.cast_rays(self._rays(origins[start:stop], directions[start:stop]), nthreads=self._threads)
             t_hit = hit["t_hit"].numpy()
-            ids = hit["primitive_ids"].numpy().astype(np.int64)
-            miss = ~np.isfinite(t_hit) | (t_hit > t_max)
-            t[start:stop] = np.where(miss, np.inf, t_hit)
-            face[start:stop] = np.where(miss, -1, ids)
+            miss = ~(t_hit <= t_max)  # also true for inf and nan
+            t_hit[miss] = np.inf
+            t[start:stop] = t_hit
+            face[start:stop] = hit["primitive_ids"].numpy()
+            face[start:stop][miss] = -1
             uv = hit["primitive_uvs"].numpy()
-            bary[start:stop, 0] = 1.0 - uv[:, 0] - uv[:, 1]
             bary[start:stop, 1:] = uv
+            bary[start:stop, 0] = 1.0 - uv[:, 0] - uv[:, 1]
         return RayHits(t, face, bary)
 
     def occluded(
@@ -197,7 +203,7 @@ def correspond(
     normals: NDArray[np.floating],
     cage: float,
 ) -> Correspondence:
-    """Project low-surface points onto the high surface along their normals, both ways, within ``cage``.
+    """Project low-surface points onto the outermost high surface within ``cage`` along their normals.
 
     Parameters
     ----------
@@ -210,16 +216,16 @@ def correspond(
     normals
         ``(q, 3)`` unit low-surface normals at those points.
     cage
-        Largest distance searched along each normal direction.
+        Largest distance searched above and below the low surface.
     """
     points = np.ascontiguousarray(points, np.float32)
     normals = np.ascontiguousarray(normals, np.float32)
-    out_hit = engine.cast(points, normals, cage)
-    in_hit = engine.cast(points, -normals, cage)
-    use_out = out_hit.t <= in_hit.t
-    face = np.where(use_out, out_hit.face, in_hit.face)
-    bary = np.where(use_out[:, None], out_hit.bary, in_hit.bary)
-    distance = np.where(use_out, out_hit.t, -in_hit.t).astype(np.float32)
+    origins = normals * np.float32(cage)
+    origins += points
+    hit = engine.cast(origins, -normals, 2.0 * cage)
+    del origins
+    face, bary = hit.face, hit.bary
+    distance = np.float32(cage) - hit.t
     missed = face < 0
     if missed.any():
         miss_face, miss_bary = engine.closest(points[missed])
@@ -228,4 +234,4 @@ def correspond(
         corners = np.asarray(high_vertices, np.float32)[np.asarray(high_faces)[miss_face]]
         target = np.einsum("qk,qkc->qc", miss_bary, corners)
         distance[missed] = np.einsum("qc,qc->q", target - points[missed], normals[missed])
-    return Correspondence(face.astype(np.int64), bary.astype(np.float32), distance, missed)
+    return Correspondence(face, bary, distance.astype(np.float32, copy=False), missed)

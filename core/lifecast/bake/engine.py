@@ -1,20 +1,25 @@
 """The baking engine: albedo, tangent / object-space normal, displacement, AO and coverage maps per UDIM tile.
 
 For every UDIM tile the low mesh's UVs use, the tile is rasterized (which low
-triangle and barycentrics cover each texel), each covered texel's point,
-normal and tangent frame on the low surface are interpolated, the point is
-projected onto the high mesh along the normal within the cage
-(:mod:`lifecast.bake.correspond`), and each map is read off the high surface
-there. Uncovered texels are edge-padded (push-pull) so mip-maps never pull in
-background. Texels are processed in chunks, so an 8K tile bakes in bounded
-memory.
+triangle and barycentrics cover each texel, :func:`lifecast.bake.rasterize.rasterize_texels`
+on the CPU), each covered texel's point, normal and tangent frame on the low
+surface are interpolated, one ray per texel is cast from the cage inwards onto
+the high mesh (:mod:`lifecast.bake.correspond`), and each map is read off the
+high surface there and stored in its final encoding. Uncovered texels are then
+edge-padded (push-pull) so mip-maps never pull in background, and the files are
+written by a small thread pool while the next work runs (OpenCV, OpenEXR and
+numpy's large-array loops release the GIL; open3d's ray casts do not, and use
+every core themselves). Each tile is rasterized and baked in bands of
+:data:`TEXEL_CHUNK` texels and its maps are kept in their final encoding, so an
+8K tile bakes in bounded memory.
 
 Files are named ``<name>_<channel>.<UDIM>.<ext>``:
 
 =================  =====================================================  ==========================
 channel            content                                                file
 =================  =====================================================  ==========================
-``albedo``         the high mesh's colour (vertex colours or its texture)  sRGB PNG, 8 or 16 bit
+``albedo``         the high mesh's colour (vertex colours or its texture)  sRGB PNG, 8 or 16 bit, or
+                                                                          ACEScg half-float EXR
 ``normal``         tangent-space normal, MikkTSpace-style, OpenGL (+Y)     raw 16-bit PNG
 ``object_normal``  object-space normal of the high surface                 raw 16-bit PNG
 ``displacement``   signed distance along the low normal (0 = on low)       float32 EXR, one channel Y
@@ -25,19 +30,31 @@ channel            content                                                file
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.bake.color import (
+    ACESCG_INTEROP_ID,
+    ALBEDO_COLORSPACES,
+    AP1_CHROMATICITIES,
+    COLOR_SPACES,
+    AlbedoColorspace,
+    check_colorspace_support,
+    srgb_to_acescg,
+)
 from lifecast.bake.correspond import RayBackend, RayEngine, correspond, make_ray_engine
 from lifecast.bake.images import write_exr, write_png
-from lifecast.bake.padding import pad_edges
-from lifecast.bake.sampling import interpolate_corners, surface_colors
+from lifecast.bake.padding import FillTransform, pad_edges
+from lifecast.bake.rasterize import TexelRaster, TileRasterizer
+from lifecast.bake.sampling import interpolate_corners, surface_rgb
 from lifecast.bake.tangents import corner_tangents, vertex_normals
 from lifecast.errors import InputError
 from lifecast.mesh import TriMesh
@@ -47,8 +64,11 @@ from lifecast.uv.udim import face_udims, tile_origin
 #: Every map :func:`bake_maps` can write (``mask`` is always written).
 MAP_CHANNELS = ("albedo", "normal", "object_normal", "displacement", "ao")
 
-#: Covered texels processed at once (bounds memory: about 200 bytes per texel in flight).
-TEXEL_CHUNK = 1 << 21
+#: Texels per band of a tile rasterized and baked at once (small enough that its arrays stay in cache).
+TEXEL_CHUNK = 1 << 18
+
+#: Threads that pad, encode and write finished maps while the baker goes on.
+WRITER_THREADS = 2
 
 #: Fraction of a tile's covered texels allowed to miss the cage before the bake is refused.
 MAX_MISS_FRACTION = 0.5
@@ -74,13 +94,21 @@ class BakeResult:
     cage
         The cage distance used (given, or derived from the two meshes).
     cage_misses
-        Covered texels whose rays both missed the high mesh within the cage
+        Covered texels whose ray found no high surface within the cage
         (they took the closest point instead).
     overlap_texels
         Covered texels inside two or more low triangles (below the refusal
         threshold, or with ``allow_overlapping_uvs``).
     seconds
-        Wall time per step: ``rasterize``, ``correspond`` and one entry per map.
+        Time per step: ``setup`` (normals, tangent frames), ``rasterize``,
+        ``correspond`` (ray-tracer build, auto cage, interpolation, rays) and
+        one entry per map (its values, padding, encoding and file; the files
+        are written on worker threads, so these overlap), and ``write_wait``
+        (the time spent waiting for the last files after the baking ended).
+    color_spaces
+        ``{channel: space}`` for every map written: ``"srgb"`` (sRGB-encoded
+        Rec.709 texture), ``"acescg"`` (linear AP1, EXR) or ``"raw"`` (data:
+        normals, displacement, AO, mask), for the material that reads them.
     """
 
     paths: dict[str, dict[int, Path]]
@@ -90,20 +118,7 @@ class BakeResult:
     cage_misses: int
     overlap_texels: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class _TileMaps:
-    """Full-size float buffers of one tile, filled chunk by chunk."""
-
-    size: int
-    channels: Sequence[str]
-    data: dict[str, NDArray[np.float32]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        depth = {"albedo": 3, "normal": 3, "object_normal": 3, "displacement": 1, "ao": 1}
-        for ch in self.channels:
-            self.data[ch] = np.zeros((self.size * self.size, depth[ch]), np.float32)
+    color_spaces: dict[str, str] = field(default_factory=dict)
 
 
 def bake_maps(
@@ -121,6 +136,7 @@ def bake_maps(
     ao_samples: int = 16,
     ao_distance: float | None = None,
     albedo_bits: int = 8,
+    albedo_colorspace: AlbedoColorspace = "srgb",
     allow_overlapping_uvs: bool = False,
     progress: ProgressFn = no_progress,
 ) -> BakeResult:
@@ -142,8 +158,10 @@ def bake_maps(
     name
         File name prefix.
     cage
-        Largest distance searched along each low normal, in mesh units;
-        ``None`` derives it from the distance between the meshes.
+        How far above and below the low surface the high one is searched, along
+        the low normal, in mesh units; ``None`` derives it from the distance
+        between the meshes. Each texel's ray starts this far out and runs inwards
+        (:func:`lifecast.bake.correspond.correspond`).
     udims
         ``None``: the UVs must lie in 0-1 (tile 1001). ``"auto"``: every tile
         the UVs use. A list: exactly these tiles (UVs elsewhere are an error).
@@ -156,11 +174,16 @@ def bake_maps(
     ao_distance
         Occluders farther than this do not count; default 10 % of the high mesh's bounding-box diagonal.
     albedo_bits
-        8 or 16 (sRGB PNG).
+        8 or 16: the sRGB PNG's bit depth (``albedo_colorspace="srgb"``).
+    albedo_colorspace
+        ``"srgb"``: an sRGB-encoded PNG (``<name>_albedo.<UDIM>.png``).
+        ``"acescg"``: linear ACEScg in a half-float EXR (``.exr``), converted
+        through OpenColorIO (the ``color`` extra), its header carrying the AP1
+        ``chromaticities`` and ``colorInteropID = "lin_ap1_scene"``.
     allow_overlapping_uvs
         Bake even where low triangles overlap in UV (stacked / mirrored
-        charts); the nearest / highest-index triangle wins. Off: overlaps on
-        more than :data:`MAX_OVERLAP_FRACTION` of a tile's covered texels are an error.
+        charts); one of the triangles wins. Off: overlaps on more than
+        :data:`MAX_OVERLAP_FRACTION` of a tile's covered texels are an error.
     progress
         Called with a fraction in ``[0, 1]``.
 
@@ -173,13 +196,18 @@ def bake_maps(
     InputError
         No UVs on the low mesh, UVs outside the allowed tiles, overlapping UVs,
         meshes that do not overlap, a cage that misses most texels, a missing
-        colour source for ``albedo``, an unknown map.
+        colour source for ``albedo``, an unknown map or colour space.
     """
     channels = _check_maps(maps, high)
     if size < 1:
         raise InputError(f"map size must be positive, got {size}")
     if albedo_bits not in (8, 16):
         raise InputError(f"albedo bit depth must be 8 or 16, got {albedo_bits}")
+    if albedo_colorspace not in ALBEDO_COLORSPACES:
+        choices = ", ".join(ALBEDO_COLORSPACES)
+        raise InputError(f"albedo colour space must be one of {choices}, got {albedo_colorspace!r}")
+    if "albedo" in channels:
+        check_colorspace_support(albedo_colorspace)
     if low.uvs is None or low.face_uvs is None:
         raise InputError("the low mesh has no UVs to bake into: unwrap it first (lifecast.uv.unwrap)")
     if high.is_point_cloud or len(low.faces) == 0:
@@ -188,82 +216,374 @@ def bake_maps(
 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
+    corners = _LowCorners.of(low)
+    needs_high_normals = bool({"normal", "object_normal", "ao"} & set(channels))
+    high_normals = _high_normals(high) if needs_high_normals else None
+    seconds["setup"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     engine = make_ray_engine(high.vertices, high.faces, device=device, backend=backend)
     cage_used = float(cage) if cage is not None else auto_cage(high, low, engine)
     if cage_used <= 0:
         raise InputError(f"the cage distance must be positive, got {cage_used}")
     seconds["correspond"] = time.perf_counter() - t0
 
-    low_normals = (
-        np.asarray(low.vertex_normals, np.float32)
-        if low.vertex_normals is not None
-        else vertex_normals(low.vertices, low.faces)
+    baker = _Baker(
+        high=high,
+        high_normals=high_normals,
+        corners=corners,
+        engine=engine,
+        cage=cage_used,
+        ao_samples=ao_samples,
+        ao_reach=float(ao_distance) if ao_distance is not None else 0.1 * _diagonal(high.vertices),
+        seconds=seconds,
     )
-    tangent, sign = corner_tangents(low.vertices, low.faces, low_normals, low.uvs, low.face_uvs)
-    high_normals = (
-        np.asarray(high.vertex_normals, np.float32)
-        if high.vertex_normals is not None
-        else vertex_normals(high.vertices, high.faces)
-    )
-    frames = _LowFrames(low, low_normals, tangent, sign)
-    ao_reach = float(ao_distance) if ao_distance is not None else 0.1 * _diagonal(high.vertices)
-
+    encoding = _Encoding(albedo_bits, albedo_colorspace)
     paths: dict[str, dict[int, Path]] = {ch: {} for ch in (*channels, "mask")}
     coverage: dict[int, float] = {}
     covered_total = 0
     misses_total = 0
     overlap_total = 0
-    for i, udim in enumerate(tiles):
-        tile_faces = np.flatnonzero(face_tile == udim)
+    writer = _Writer(Path(out_dir), name, encoding, paths)
+    try:
+        for i, udim in enumerate(tiles):
+            tile_faces = np.flatnonzero(face_tile == udim)
 
-        def tile_progress(fraction: float, message: str, i: int = i) -> None:
-            progress((i + fraction) / len(tiles), message)
+            def tile_progress(fraction: float, message: str, i: int = i) -> None:
+                progress((i + fraction) / len(tiles), message)
 
+            tile = baker.bake_tile(
+                low, tile_faces, udim, size, device, channels, encoding, allow_overlapping_uvs, tile_progress
+            )
+            overlap_total += tile.overlap
+            coverage[udim] = tile.covered / float(size * size)
+            covered_total += tile.covered
+            if tile.covered == 0:
+                raise InputError(
+                    f"no texel of UDIM {udim} is covered at {size}px: the low mesh's UVs there are degenerate"
+                )
+            if tile.misses > MAX_MISS_FRACTION * tile.covered:
+                raise InputError(
+                    f"the cage misses the high mesh: {tile.misses:,} of {tile.covered:,} covered texels of UDIM "
+                    f"{udim} found no surface within {cage_used:.4g} along their normal; raise the cage distance or "
+                    f"check that the meshes are aligned"
+                )
+            misses_total += tile.misses
+            tile_progress(0.9, f"padding and writing UDIM {udim}")
+            writer.submit_tile(udim, tile.images, tile.mask)
+            del tile
         t = time.perf_counter()
-        tile_progress(0.0, f"rasterizing UDIM {udim} at {size}px")
-        texel, face, bary, overlap = _rasterize_tile(low, tile_faces, udim, size, device)
-        if overlap > MAX_OVERLAP_FRACTION * max(len(texel), 1) and not allow_overlapping_uvs:
+        writer.finish()
+        seconds["write_wait"] = time.perf_counter() - t
+    finally:
+        writer.close()
+    for step, value in writer.seconds.items():
+        seconds[step] = seconds.get(step, 0.0) + value
+    progress(1.0, f"baked {len(channels)} map(s) over {len(tiles)} tile(s) at {size}px")
+    spaces = {ch: encoding.color_space(ch) for ch in paths}
+    return BakeResult(paths, coverage, covered_total, cage_used, misses_total, overlap_total, seconds, spaces)
+
+
+@dataclass(frozen=True)
+class _LowCorners:
+    """The low mesh's corner attributes packed per face, for one barycentric interpolation per texel.
+
+    ``table``: ``(m, 3, 9) float32`` (face, corner, position xyz | vertex normal xyz | tangent xyz);
+    ``sign``: ``(m,)`` handedness of each face's UV map (+1, or -1 where mirrored).
+    """
+
+    table: NDArray[np.float32]
+    sign: NDArray[np.float32]
+
+    @classmethod
+    def of(cls, low: TriMesh) -> _LowCorners:
+        assert low.uvs is not None and low.face_uvs is not None
+        normals = (
+            np.asarray(low.vertex_normals, np.float32)
+            if low.vertex_normals is not None
+            else vertex_normals(low.vertices, low.faces)
+        )
+        tangent, sign = corner_tangents(low.vertices, low.faces, normals, low.uvs, low.face_uvs)
+        faces = np.asarray(low.faces)
+        table = np.concatenate([np.asarray(low.vertices, np.float32)[faces], normals[faces], tangent], axis=2)
+        return cls(np.ascontiguousarray(table, np.float32), np.ascontiguousarray(sign[:, 0]))
+
+
+def _interpolate(table: NDArray[np.float32], face: NDArray[np.intp], bary: NDArray[np.float32]) -> NDArray[np.float32]:
+    """``(q, c)`` barycentric mix of per-face corner values ``table (m, 3, c)``."""
+    return np.einsum("qk,qkc->qc", bary, np.take(table, face, axis=0))
+
+
+def _corner_table(values: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float32]:
+    """``(m, 3, c)`` per-vertex ``values (n, c)`` laid out per face corner."""
+    return np.ascontiguousarray(np.asarray(values, np.float32)[np.asarray(faces)])
+
+
+def _high_normals(high: TriMesh) -> NDArray[np.float32]:
+    """``(m, 3, 3)`` the high mesh's smooth vertex normals at each face corner."""
+    normals = (
+        np.asarray(high.vertex_normals, np.float32)
+        if high.vertex_normals is not None
+        else vertex_normals(high.vertices, high.faces)
+    )
+    return _corner_table(normals, high.faces)
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    """How each channel is stored: dtype and depth of its image, value encoding, file type, colour space."""
+
+    albedo_bits: int
+    albedo_colorspace: AlbedoColorspace
+
+    def images(self, size: int, channels: Sequence[str]) -> dict[str, NDArray[Any]]:
+        """Zeroed full-size images of one tile, in each channel's stored dtype."""
+        return {ch: np.zeros((size, size, *self._shape(ch)), self._dtype(ch)) for ch in channels}
+
+    def _shape(self, channel: str) -> tuple[int, ...]:
+        return () if channel in ("displacement", "ao") else (3,)
+
+    def _dtype(self, channel: str) -> type[np.generic]:
+        if channel == "albedo":
+            if self.albedo_colorspace == "acescg":
+                return np.float16
+            return np.uint16 if self.albedo_bits == 16 else np.uint8
+        if channel in ("normal", "object_normal"):
+            return np.uint16
+        return np.float32 if channel == "displacement" else np.uint8
+
+    def encode(self, channel: str, values: NDArray[np.float32]) -> NDArray[Any]:
+        """Values as computed (colours in [0, 1], unit vectors, distances, open fraction) to the stored dtype."""
+        if channel == "albedo":
+            if self.albedo_colorspace == "acescg":
+                return srgb_to_acescg(values).astype(np.float16)
+            return _quantize(values, 65535.0 if self.albedo_bits == 16 else 255.0, self._dtype(channel))
+        if channel in ("normal", "object_normal"):
+            return _quantize(values * 0.5 + 0.5, 65535.0, np.uint16)
+        if channel == "ao":
+            return _quantize(values, 255.0, np.uint8)
+        return values.astype(np.float32, copy=False)
+
+    def fill_transform(self, channel: str) -> FillTransform | None:
+        """For vectors: renormalise the padding (averages of unit vectors are shorter)."""
+        return _renormalize_encoded if channel in ("normal", "object_normal") else None
+
+    def suffix(self, channel: str) -> str:
+        if channel == "displacement" or (channel == "albedo" and self.albedo_colorspace == "acescg"):
+            return ".exr"
+        return ".png"
+
+    def color_space(self, channel: str) -> str:
+        return self.albedo_colorspace if channel == "albedo" else COLOR_SPACES[channel]
+
+    def write(self, path: Path, channel: str, image: NDArray[Any]) -> None:
+        if channel == "displacement":
+            write_exr(path, image)
+        elif path.suffix == ".exr":
+            attributes = {"chromaticities": AP1_CHROMATICITIES, "colorInteropID": ACESCG_INTEROP_ID}
+            write_exr(path, image, half=True, attributes=attributes)
+        else:
+            write_png(path, image)
+
+
+def _quantize(values: NDArray[np.float32], scale: float, dtype: type[np.generic]) -> NDArray[Any]:
+    scaled = values * np.float32(scale)
+    np.clip(scaled, 0.0, scale, out=scaled)
+    return np.rint(scaled, out=scaled).astype(dtype)
+
+
+def _renormalize_encoded(encoded: NDArray[np.float32]) -> NDArray[np.float32]:
+    """``(h, w, 3)`` vectors encoded as ``(v * 0.5 + 0.5) * 65535`` -> the same encoding of unit vectors."""
+    v = encoded * np.float32(2.0 / 65535.0)
+    v -= 1.0
+    v /= np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+    v += 1.0
+    v *= np.float32(65535.0 / 2.0)
+    return v
+
+
+class _Writer:
+    """Pads, encodes and writes finished tiles on worker threads; collects paths, times and the first error."""
+
+    def __init__(self, out_dir: Path, name: str, encoding: _Encoding, paths: dict[str, dict[int, Path]]) -> None:
+        self._out_dir = out_dir
+        self._name = name
+        self._encoding = encoding
+        self._paths = paths
+        #: Seconds spent per channel on the worker threads (read after :meth:`finish`).
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="lifecast-bake-writer")
+        self._pending: list[Future[None]] = []
+
+    def submit_tile(self, udim: int, images: dict[str, NDArray[Any]], mask: NDArray[np.bool_]) -> None:
+        """Pad and write every map of one tile (``images`` is emptied) and its coverage ``mask``."""
+        for channel in list(images):
+            self._submit(self._write_map, udim, channel, images.pop(channel), mask)
+        self._submit(self._write_file, udim, "mask", mask.astype(np.uint8) * np.uint8(255))
+
+    def finish(self) -> None:
+        """Wait for every file; re-raise the first error."""
+        for future in self._pending:
+            future.result()
+        self._pending.clear()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def _write_map(self, udim: int, channel: str, image: NDArray[Any], mask: NDArray[np.bool_]) -> None:
+        t = time.perf_counter()
+        padded = pad_edges(image, mask, fill_transform=self._encoding.fill_transform(channel))
+        del image
+        self._write_file(udim, channel, padded)
+        self._add_seconds(channel, time.perf_counter() - t)
+
+    def _write_file(self, udim: int, channel: str, image: NDArray[Any]) -> None:
+        suffix = self._encoding.suffix(channel)
+        path = self._out_dir / f"{self._name}_{channel}.{udim}{suffix}"
+        self._encoding.write(path, channel, image)
+        with self._lock:
+            self._paths[channel][udim] = path
+
+    def _add_seconds(self, step: str, value: float) -> None:
+        with self._lock:
+            self.seconds[step] = self.seconds.get(step, 0.0) + value
+
+
+@dataclass
+class _Tile:
+    """One baked tile, before padding: its images (stored dtypes), coverage and counts."""
+
+    images: dict[str, NDArray[Any]]
+    mask: NDArray[np.bool_]
+    covered: int
+    overlap: int
+    misses: int
+
+
+@dataclass
+class _Baker:
+    """Bakes the tiles of one low mesh, band by band of texels."""
+
+    high: TriMesh
+    high_normals: NDArray[np.float32] | None
+    corners: _LowCorners
+    engine: RayEngine
+    cage: float
+    ao_samples: int
+    ao_reach: float
+    seconds: dict[str, float]
+
+    def _time(self, step: str, start: float) -> None:
+        self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - start
+
+    def bake_tile(
+        self,
+        low: TriMesh,
+        tile_faces: NDArray[np.int64],
+        udim: int,
+        size: int,
+        device: str,
+        channels: Sequence[str],
+        encoding: _Encoding,
+        allow_overlaps: bool,
+        progress: ProgressFn,
+    ) -> _Tile:
+        """Rasterize one tile in bands and bake each band; overlapping UVs are refused first, before any baking."""
+        t = time.perf_counter()
+        progress(0.0, f"rasterizing UDIM {udim} at {size}px")
+        rasterizer = _tile_rasterizer(low, tile_faces, udim, size, device)
+        overlap = rasterizer.overlap_count()
+        self._time("rasterize", t)
+        if overlap > MAX_OVERLAP_FRACTION * max(rasterizer.interior_texels(), 1) and not allow_overlaps:
             raise InputError(
                 f"overlapping UVs: {overlap:,} texels of UDIM {udim} lie inside two or more low triangles "
                 f"(stacked or mirrored charts); re-unwrap the low mesh or allow overlaps"
             )
-        seconds["rasterize"] = seconds.get("rasterize", 0.0) + time.perf_counter() - t
-        overlap_total += overlap
-        coverage[udim] = len(texel) / float(size * size)
-        covered_total += len(texel)
-        if len(texel) == 0:
-            raise InputError(f"no texel of UDIM {udim} is covered at {size}px: the low mesh's UVs there are degenerate")
+        tile = _Tile(encoding.images(size, channels), np.zeros((size, size), bool), 0, overlap, 0)
+        self.bake_bands(rasterizer, tile_faces, udim, size, encoding, tile, progress)
+        return tile
 
-        buffers = _TileMaps(size, channels)
-        misses = 0
-        for start in range(0, len(texel), TEXEL_CHUNK):
-            stop = min(start + TEXEL_CHUNK, len(texel))
-            tile_progress(0.05 + 0.8 * start / len(texel), f"baking UDIM {udim}: texels {start:,}-{stop:,}")
-            misses += _bake_chunk(
-                high, high_normals, frames, engine, face[start:stop], bary[start:stop],
-                texel[start:stop], buffers, cage_used, ao_samples, ao_reach, seconds, seed=udim * 7919 + start,
-            )  # fmt: skip
-        if misses > MAX_MISS_FRACTION * len(texel):
-            raise InputError(
-                f"the cage misses the high mesh: {misses:,} of {len(texel):,} covered texels of UDIM {udim} found "
-                f"no surface within {cage_used:.4g} along their normal; raise the cage distance or check that "
-                f"the meshes are aligned"
-            )
-        misses_total += misses
-        tile_progress(0.9, f"padding and writing UDIM {udim}")
-        _write_tile(buffers, texel, out_dir, name, udim, albedo_bits, paths, seconds)
-    progress(1.0, f"baked {len(channels)} map(s) over {len(tiles)} tile(s) at {size}px")
-    return BakeResult(paths, coverage, covered_total, cage_used, misses_total, overlap_total, seconds)
+    def bake_bands(
+        self,
+        rasterizer: _TileRaster,
+        tile_faces: NDArray[np.int64],
+        udim: int,
+        size: int,
+        encoding: _Encoding,
+        tile: _Tile,
+        progress: ProgressFn,
+    ) -> None:
+        """Bake every band of ``rasterizer`` into ``tile``."""
+        covered = tile.mask.reshape(-1)
+        bands = rasterizer.bands(TEXEL_CHUNK)
+        while True:
+            t = time.perf_counter()
+            band = next(bands, None)
+            self._time("rasterize", t)
+            if band is None:
+                return
+            if len(band.texel) == 0:
+                continue
+            progress(0.05 + 0.85 * band.texel[0] / (size * size), f"baking UDIM {udim}: {tile.covered:,} texels")
+            covered[band.texel] = True
+            tile.covered += len(band.texel)
+            seed = udim * 7919 + tile.covered
+            tile.misses += self.bake_chunk(tile_faces[band.face], band.bary, band.texel, tile.images, encoding, seed)
 
+    def bake_chunk(
+        self,
+        face: NDArray[np.integer],
+        bary: NDArray[np.float32],
+        texel: NDArray[np.int64],
+        images: dict[str, NDArray[Any]],
+        encoding: _Encoding,
+        seed: int,
+    ) -> int:
+        """Bake one chunk of covered texels into ``images``; returns its cage misses."""
+        high = self.high
+        t = time.perf_counter()
+        index: NDArray[np.intp] = np.asarray(face, np.intp)
+        low = _interpolate(self.corners.table, index, bary)  # (q, 9): position, normal, tangent
+        points = low[:, 0:3]
+        normals = _unit(low[:, 3:6])
+        hit = correspond(self.engine, high.vertices, high.faces, points, normals, self.cage)
+        hit_face: NDArray[np.intp] = np.asarray(hit.face, np.intp)
+        high_n = _unit(_interpolate(self.high_normals, hit_face, hit.bary)) if self.high_normals is not None else None
+        self._time("correspond", t)
 
-@dataclass(frozen=True)
-class _LowFrames:
-    """The low mesh's per-vertex normals and per-corner tangents, for interpolation at texels."""
+        def store(channel: str, values: NDArray[np.float32]) -> None:
+            image = images[channel]
+            image.reshape(-1, *image.shape[2:])[texel] = encoding.encode(channel, values)
 
-    mesh: TriMesh
-    normals: NDArray[np.float32]
-    tangent: NDArray[np.float32]  # (m, 3, 3)
-    sign: NDArray[np.float32]  # (m, 3)
+        if "albedo" in images:
+            t = time.perf_counter()
+            store("albedo", surface_rgb(high, hit.face, hit.bary))
+            self._time("albedo", t)
+        if "normal" in images:
+            t = time.perf_counter()
+            assert high_n is not None
+            store("normal", tangent_space(high_n, normals, low[:, 6:9], self.corners.sign[index]))
+            self._time("normal", t)
+        if "object_normal" in images:
+            t = time.perf_counter()
+            assert high_n is not None
+            store("object_normal", high_n)
+            self._time("object_normal", t)
+        if "displacement" in images:
+            t = time.perf_counter()
+            store("displacement", hit.distance)
+            self._time("displacement", t)
+        if "ao" in images:
+            t = time.perf_counter()
+            assert high_n is not None
+            hit_points = interpolate_corners(high.vertices, high.faces, hit_face, hit.bary)
+            store("ao", ambient_occlusion(self.engine, hit_points, high_n, self.ao_samples, self.ao_reach, seed))
+            self._time("ao", t)
+        return int(np.count_nonzero(hit.missed))
 
 
 def _check_maps(maps: Sequence[str], high: TriMesh) -> tuple[str, ...]:
@@ -335,108 +655,94 @@ def _diagonal(vertices: NDArray[np.floating]) -> float:
     return float(np.linalg.norm(np.ptp(np.asarray(vertices, np.float64), axis=0)))
 
 
-def _rasterize_tile(
-    low: TriMesh, tile_faces: NDArray[np.int64], udim: int, size: int, device: str
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32], int]:
-    """Covered texels of one tile: flat index, low face, barycentrics ``(q, 3)``, overlapping-texel count.
+class _TileRaster(Protocol):
+    """What the engine needs from a tile rasterizer (:class:`lifecast.bake.rasterize.TileRasterizer`)."""
 
-    The numpy rasterizer runs on the CPU (measured faster there), the torch one on other devices;
-    both give the same triangles (tests/unit/test_bake_raster_torch.py).
+    def overlap_count(self) -> int: ...
+
+    def interior_texels(self) -> int: ...
+
+    def bands(self, texels_per_band: int) -> Iterator[TexelRaster]: ...
+
+
+def _tile_rasterizer(low: TriMesh, tile_faces: NDArray[np.int64], udim: int, size: int, device: str) -> _TileRaster:
+    """The rasterizer of one tile's faces: the numpy row-run one on the CPU (measured faster there, and streamed
+    in bands), the torch one on other devices; both give the same triangles (tests/unit/test_bake_raster_torch.py).
     """
     assert low.uvs is not None and low.face_uvs is not None
     origin = np.array(tile_origin(udim), np.float32)
     corners = (low.uvs[low.face_uvs[tile_faces]] - origin).astype(np.float64)
     if device == "cpu":
-        from lifecast.bake.rasterize import OVERLAP_DEPTH_PX, iter_candidates, rasterize_uv
+        return TileRasterizer(corners, size)
+    return _TorchTileRaster(corners, size, device)
 
-        local, bary_img = rasterize_uv(corners, size)
-        inside = [flat[outside < -OVERLAP_DEPTH_PX] for _, flat, _, outside in iter_candidates(corners, size)]
-        inside_flat = np.concatenate(inside) if inside else np.zeros(0, np.int64)
-        overlap = int(np.count_nonzero(np.bincount(inside_flat) > 1))
-        flat_face = local.ravel()
-        bary_flat = bary_img.reshape(-1, 3)
-    else:
+
+class _TorchTileRaster:
+    """The torch rasterizer's whole-tile result, served in bands like :class:`TileRasterizer`."""
+
+    def __init__(self, corners: NDArray[np.float64], size: int, device: str) -> None:
         from lifecast.bake.raster_torch import rasterize_uv_torch
 
-        raster = rasterize_uv_torch(corners, size, device=device)
-        flat_face = raster.face.flatten().cpu().numpy()
-        bary_flat = raster.bary.reshape(-1, 3).cpu().numpy()
-        overlap = int(raster.overlap.sum().item())
-    texel = np.flatnonzero(flat_face >= 0)
-    return texel, tile_faces[flat_face[texel]], bary_flat[texel], overlap
+        result = rasterize_uv_torch(corners, size, device=device)
+        flat_face = result.face.flatten().cpu().numpy()
+        self._texel = np.flatnonzero(flat_face >= 0)
+        self._face = flat_face[self._texel].astype(np.int32)
+        self._bary = result.bary.reshape(-1, 3).cpu().numpy()[self._texel]
+        self._overlap = int(result.overlap.sum().item())
+        self._size = size
 
+    def overlap_count(self) -> int:
+        return self._overlap
 
-def _bake_chunk(
-    high: TriMesh,
-    high_normals: NDArray[np.float32],
-    frames: _LowFrames,
-    engine: RayEngine,
-    face: NDArray[np.int64],
-    bary: NDArray[np.float32],
-    texel: NDArray[np.int64],
-    buffers: _TileMaps,
-    cage: float,
-    ao_samples: int,
-    ao_reach: float,
-    seconds: dict[str, float],
-    seed: int,
-) -> int:
-    """Bake one chunk of covered texels into ``buffers``; returns its cage misses."""
-    low = frames.mesh
-    t = time.perf_counter()
-    points = interpolate_corners(low.vertices, low.faces, face, bary)
-    normals = _unit(interpolate_corners(frames.normals, low.faces, face, bary))
-    hit = correspond(engine, high.vertices, high.faces, points, normals, cage)
-    high_n = _unit(interpolate_corners(high_normals, high.faces, hit.face, hit.bary))
-    seconds["correspond"] = seconds.get("correspond", 0.0) + time.perf_counter() - t
+    def interior_texels(self) -> int:
+        return len(self._texel)
 
-    def store(channel: str, values: NDArray[np.floating]) -> None:
-        buffers.data[channel][texel] = values.reshape(len(texel), -1)
-
-    if "albedo" in buffers.data:
-        t = time.perf_counter()
-        store("albedo", surface_colors(high, hit.face, hit.bary).astype(np.float32))
-        seconds["albedo"] = seconds.get("albedo", 0.0) + time.perf_counter() - t
-    if "normal" in buffers.data:
-        t = time.perf_counter()
-        store("normal", tangent_space(high_n, normals, frames, face, bary))
-        seconds["normal"] = seconds.get("normal", 0.0) + time.perf_counter() - t
-    if "object_normal" in buffers.data:
-        store("object_normal", high_n)
-    if "displacement" in buffers.data:
-        store("displacement", hit.distance)
-    if "ao" in buffers.data:
-        t = time.perf_counter()
-        hit_points = interpolate_corners(high.vertices, high.faces, hit.face, hit.bary)
-        store("ao", ambient_occlusion(engine, hit_points, high_n, ao_samples, ao_reach, seed))
-        seconds["ao"] = seconds.get("ao", 0.0) + time.perf_counter() - t
-    return int(np.count_nonzero(hit.missed))
+    def bands(self, texels_per_band: int) -> Iterator[TexelRaster]:
+        for start in range(0, len(self._texel), texels_per_band):
+            part = slice(start, start + texels_per_band)
+            yield TexelRaster(self._size, self._texel[part], self._face[part], self._bary[part], 0)
 
 
 def tangent_space(
     high_normals: NDArray[np.float32],
     low_normals: NDArray[np.float32],
-    frames: _LowFrames,
-    face: NDArray[np.int64],
-    bary: NDArray[np.float32],
+    tangents: NDArray[np.float32],
+    sign: NDArray[np.float32],
 ) -> NDArray[np.float32]:
     """``(q, 3)`` high normals in the low surface's tangent frame ``(T, B, N)``, OpenGL (+Y = +V).
 
-    ``T`` is the barycentric mix of the corner tangents, Gram-Schmidt
-    orthogonalised against the interpolated unit normal ``N``; ``B = sign * N x T``.
+    Parameters
+    ----------
+    high_normals
+        ``(q, 3)`` unit normals of the high surface.
+    low_normals
+        ``(q, 3)`` unit interpolated low normals ``N``.
+    tangents
+        ``(q, 3)`` barycentric mix of the corner tangents; Gram-Schmidt
+        orthogonalised against ``N`` here to give ``T``.
+    sign
+        ``(q,)`` handedness; ``B = sign * N x T``.
     """
-    corner_t = frames.tangent[face]  # (q, 3, 3)
-    t = np.einsum("qk,qkc->qc", bary, corner_t)
-    t = _unit(t - low_normals * np.einsum("qc,qc->q", t, low_normals)[:, None])
-    b = frames.sign[face, 0:1] * np.cross(low_normals, t)
-    return np.stack(
-        [
-            np.einsum("qc,qc->q", high_normals, t),
-            np.einsum("qc,qc->q", high_normals, b),
-            np.einsum("qc,qc->q", high_normals, low_normals),
-        ],
-        axis=1,
-    ).astype(np.float32)
+    # With t' = T - N (T.N) and T = t' / |t'|:  H.T = (H.T - (H.N)(T.N)) / |t'|,  H.B = sign H.(N x T) / |t'|
+    # (N x N = 0), so neither the orthogonalised tangent nor the bitangent is ever formed.
+    h_n = _dot(high_normals, low_normals)
+    t_n = _dot(tangents, low_normals)
+    inv_length = _dot(tangents, tangents)
+    inv_length -= t_n * t_n
+    np.maximum(inv_length, np.float32(1e-24), out=inv_length)
+    np.sqrt(inv_length, out=inv_length)
+    np.reciprocal(inv_length, out=inv_length)
+    out = np.empty((len(h_n), 3), np.float32)
+    x = _dot(high_normals, tangents)
+    x -= h_n * t_n
+    x *= inv_length
+    out[:, 0] = x
+    y = _dot(high_normals, np.cross(low_normals, tangents))
+    y *= sign
+    y *= inv_length
+    out[:, 1] = y
+    out[:, 2] = h_n
+    return out
 
 
 def ambient_occlusion(
@@ -456,62 +762,24 @@ def ambient_occlusion(
     q = len(points)
     tangent = _unit(np.cross(normals, np.where(np.abs(normals[:, 0:1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])))
     bitangent = np.cross(normals, tangent)
-    origins = (points + normals * (1e-4 * reach)).astype(np.float32)
+    origins = (points + normals * np.float32(1e-4 * reach)).astype(np.float32)
     open_count = np.zeros(q, np.float32)
     for _ in range(samples):
         r1, r2 = rng.random(q, np.float32), rng.random(q, np.float32)
-        radius, phi = np.sqrt(r1)[:, None], (2 * np.pi * r2)[:, None]
-        direction = (
-            tangent * (radius * np.cos(phi)) + bitangent * (radius * np.sin(phi)) + normals * np.sqrt(1 - r1)[:, None]
-        )
-        open_count += ~engine.occluded(origins, _unit(direction).astype(np.float32), reach)
-    return (open_count / max(samples, 1)).astype(np.float32)
+        radius, phi = np.sqrt(r1)[:, None], (np.float32(2 * np.pi) * r2)[:, None]
+        direction = tangent * (radius * np.cos(phi)) + bitangent * (radius * np.sin(phi))
+        direction += normals * np.sqrt(1 - r1)[:, None]
+        open_count += ~engine.occluded(origins, _unit(direction), reach)
+    return open_count / np.float32(max(samples, 1))
 
 
-def _write_tile(
-    buffers: _TileMaps,
-    texel: NDArray[np.int64],
-    out_dir: Path,
-    name: str,
-    udim: int,
-    albedo_bits: int,
-    paths: dict[str, dict[int, Path]],
-    seconds: dict[str, float],
-) -> None:
-    """Pad every map of one tile and write it under ``<name>_<channel>.<udim>.<ext>``."""
-    size = buffers.size
-    covered = np.zeros(size * size, bool)
-    covered[texel] = True
-    mask = covered.reshape(size, size)
-    out_dir = Path(out_dir)
-    for channel in list(buffers.data):
-        flat = buffers.data.pop(channel)  # free each buffer once written: bounds the 8K peak
-        t = time.perf_counter()
-        image = np.asarray(pad_edges(flat.reshape(size, size, -1), mask), np.float32)
-        if channel == "displacement":
-            path = out_dir / f"{name}_{channel}.{udim}.exr"
-            write_exr(path, image[..., 0])
-        else:
-            path = out_dir / f"{name}_{channel}.{udim}.png"
-            write_png(path, _encode(channel, image, albedo_bits))
-        paths[channel][udim] = path
-        seconds[channel] = seconds.get(channel, 0.0) + time.perf_counter() - t
-    path = out_dir / f"{name}_mask.{udim}.png"
-    write_png(path, mask.astype(np.uint8) * 255)
-    paths["mask"][udim] = path
-
-
-def _encode(channel: str, image: NDArray[np.float32], albedo_bits: int) -> NDArray[np.uint8] | NDArray[np.uint16]:
-    """Quantise a padded float map for PNG."""
-    if channel == "albedo":
-        if albedo_bits == 16:
-            return np.clip(np.rint(image * 257.0), 0, 65535).astype(np.uint16)
-        return np.clip(np.rint(image), 0, 255).astype(np.uint8)
-    if channel in ("normal", "object_normal"):
-        unit = image / np.maximum(np.linalg.norm(image, axis=2, keepdims=True), 1e-12)
-        return np.clip(np.rint((unit * 0.5 + 0.5) * 65535.0), 0, 65535).astype(np.uint16)
-    return np.clip(np.rint(image[..., 0] * 255.0), 0, 255).astype(np.uint8)
+def _dot(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
+    return np.einsum("qc,qc->q", a, b)
 
 
 def _unit(a: NDArray[np.floating]) -> NDArray[np.float32]:
-    return (a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+    """Rows of ``(q, 3)`` scaled to unit length (zero rows stay zero)."""
+    a = np.asarray(a, np.float32)
+    length = np.sqrt(np.einsum("qc,qc->q", a, a))
+    np.maximum(length, np.float32(1e-12), out=length)
+    return a / length[:, None]

@@ -1,7 +1,8 @@
-"""Writing texture images: PNG, atomically (no reader ever sees half a file)."""
+"""Writing texture images: PNG and OpenEXR, atomically (no reader ever sees half a file)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,14 @@ def write_png(path: Path, image: NDArray[np.uint8] | NDArray[np.uint16]) -> None
             raise OSError(f"could not write {path}")
 
 
-def write_exr(path: Path, image: NDArray[np.floating]) -> None:
-    """Write a float32 OpenEXR (ZIP-compressed scanlines) atomically: raw data, no colour transform.
+def write_exr(
+    path: Path,
+    image: NDArray[np.floating],
+    *,
+    half: bool = False,
+    attributes: dict[str, Any] | None = None,
+) -> None:
+    """Write an OpenEXR (ZIP-compressed scanlines) atomically; pixels are written as given (no colour transform).
 
     Parameters
     ----------
@@ -49,6 +56,10 @@ def write_exr(path: Path, image: NDArray[np.floating]) -> None:
         Destination ``.exr`` path; parent folders are created.
     image
         ``(h, w)`` single channel (written as ``Y``) or ``(h, w, 3)`` (written as ``R``, ``G``, ``B``).
+    half
+        Store 16-bit half floats instead of 32-bit floats.
+    attributes
+        Extra header attributes, e.g. ``{"chromaticities": (rx, ry, gx, gy, bx, by, wx, wy)}``.
     """
     try:
         import OpenEXR
@@ -57,7 +68,7 @@ def write_exr(path: Path, image: NDArray[np.floating]) -> None:
 
         raise MissingDependencyError("openexr", "writing EXR maps") from exc
 
-    pixels = np.ascontiguousarray(image, np.float32)
+    pixels = np.ascontiguousarray(image, np.float16 if half else np.float32)
     if pixels.ndim == 2:
         channels = {"Y": pixels}
     elif pixels.ndim == 3 and pixels.shape[2] == 3:
@@ -67,16 +78,28 @@ def write_exr(path: Path, image: NDArray[np.floating]) -> None:
     path = Path(path)
     if path.suffix.lower() != ".exr":
         raise ValueError(f"write_exr writes .exr files, got {path.name}")
-    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
-    with atomic_path(path) as tmp, OpenEXR.File(header, channels) as exr:
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage, **(attributes or {})}
+    with atomic_path(path) as tmp, OpenEXR.File(header, channels, num_threads=os.cpu_count() or 1) as exr:
         exr.write(str(tmp))
 
 
-def read_exr(path: Path) -> NDArray[np.float32]:
-    """Read an EXR written by :func:`write_exr`: ``(h, w)`` for ``Y``, ``(h, w, 3)`` for RGB."""
+def read_exr(path: Path, *, as_float32: bool = True) -> NDArray[np.floating]:
+    """Read an EXR written by :func:`write_exr`: ``(h, w)`` for ``Y``, ``(h, w, 3)`` for RGB.
+
+    ``as_float32=False`` keeps the stored pixel type (``float16`` for half-float files).
+    """
     import OpenEXR
 
     with OpenEXR.File(str(path)) as exr:
         channels = exr.channels()
         key = "Y" if "Y" in channels else "RGB"
-        return np.asarray(channels[key].pixels, np.float32)
+        pixels = np.asarray(channels[key].pixels)
+    return pixels.astype(np.float32) if as_float32 else pixels
+
+
+def read_exr_header(path: Path) -> dict[str, Any]:
+    """The header attributes of an EXR file (``chromaticities``, ``compression``, ...), without its pixels."""
+    import OpenEXR
+
+    with OpenEXR.File(str(path), header_only=True) as exr:
+        return dict(exr.header())

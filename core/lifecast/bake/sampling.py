@@ -91,10 +91,11 @@ def interpolate_corners(
         ``(q, c)`` interpolated values.
     """
     values = np.asarray(values, np.float32)
-    idx = np.asarray(corners)[face]
-    out = values[idx[:, 0]] * bary[:, 0:1]
-    out += values[idx[:, 1]] * bary[:, 1:2]
-    out += values[idx[:, 2]] * bary[:, 2:3]
+    idx = np.take(np.asarray(corners), np.asarray(face, np.intp), axis=0).T.astype(np.intp)  # (3, q)
+    bary = np.asarray(bary, np.float32)
+    out = np.take(values, idx[0], axis=0) * bary[:, 0:1]
+    out += np.take(values, idx[1], axis=0) * bary[:, 1:2]
+    out += np.take(values, idx[2], axis=0) * bary[:, 2:3]
     return out
 
 
@@ -126,13 +127,13 @@ def sample_bilinear(texture: NDArray[np.uint8], uv: NDArray[np.floating]) -> NDA
     return (top * (1.0 - fy) + bottom * fy).astype(np.float32)
 
 
-def surface_colors(source: TriMesh, face: NDArray[np.integer], bary: NDArray[np.floating]) -> NDArray[np.uint8]:
-    """sRGB colour of the source surface at points given as triangle + barycentrics.
+def surface_rgb(source: TriMesh, face: NDArray[np.integer], bary: NDArray[np.floating]) -> NDArray[np.float32]:
+    """sRGB-encoded colour in ``[0, 1]`` of the source surface at points given as triangle + barycentrics.
 
     Interpolates ``vertex_colors`` when the source has them, otherwise samples
     its ``texture`` bilinearly through ``uvs`` / ``face_uvs``. Both are
     interpolated as stored (sRGB-encoded), as a renderer's texture unit would
-    without sRGB decoding.
+    without sRGB decoding. Not quantised, so 16-bit and float outputs keep the precision.
 
     Parameters
     ----------
@@ -145,14 +146,20 @@ def surface_colors(source: TriMesh, face: NDArray[np.integer], bary: NDArray[np.
 
     Returns
     -------
-    NDArray[np.uint8]
-        ``(q, 3)`` sRGB colours.
+    NDArray[np.float32]
+        ``(q, 3)`` sRGB values in ``[0, 1]``.
     """
     if source.vertex_colors is not None:
-        rgb = interpolate_corners(source.vertex_colors, source.faces, face, bary) * 255.0
+        rgb = interpolate_corners(source.vertex_colors, source.faces, face, bary)
     elif source.texture is not None and source.uvs is not None and source.face_uvs is not None:
         uv = interpolate_corners(source.uvs, source.face_uvs, face, bary)
         rgb = sample_bilinear(source.texture, uv)[:, :3]
+        rgb *= np.float32(1.0 / 255.0)
     else:
         raise InputError("the source mesh has neither vertex colours nor a UV-mapped texture to transfer")
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
+
+
+def surface_colors(source: TriMesh, face: NDArray[np.integer], bary: NDArray[np.floating]) -> NDArray[np.uint8]:
+    """``(q, 3) uint8`` sRGB colour of the source surface (:func:`surface_rgb`, rounded to 8 bits)."""
+    return np.rint(surface_rgb(source, face, bary) * 255.0).astype(np.uint8)
