@@ -401,3 +401,27 @@ def test_normal_and_displacement_maps_feed_the_preview_surface(tmp_path: Path) -
     # The <UDIM> leniency never hides a missing map: with its only tile gone the asset fails.
     (tmp_path / "maps" / "head_normal.1001.png").unlink()
     assert any("head_normal" in e for e in validate_asset_report(tmp_path / "asset.usda").errors)
+
+
+def test_acescg_albedo_is_read_raw_with_its_color_space(tmp_path: Path) -> None:
+    from lifecast.bake.images import write_exr
+
+    write_exr(tmp_path / "maps" / "albedo.exr", np.full((4, 4, 3), 0.18, np.float32), half=True)
+    export_asset(tmp_path, "a", [textured_sphere(1)], albedo="maps/albedo.exr", albedo_color_space="acescg")
+    stage = open_stage(tmp_path / "asset.usda")
+    texture = UsdShade.Shader(stage.GetPrimAtPath("/a/mtl/look/albedoTexture"))
+    assert texture.GetInput("sourceColorSpace").Get() == "raw"
+    assert texture.GetInput("file").GetAttr().GetColorSpace() == "lin_ap1_scene"
+    report = validate_asset_report(tmp_path / "asset.usda")
+    assert not report.errors, report.errors
+
+
+def test_srgb_albedo_keeps_the_srgb_source_color_space(tmp_path: Path) -> None:
+    write_png(tmp_path / "maps" / "albedo.png")
+    export_asset(tmp_path, "a", [textured_sphere(1)], albedo="maps/albedo.png")
+    stage = open_stage(tmp_path / "asset.usda")
+    texture = UsdShade.Shader(stage.GetPrimAtPath("/a/mtl/look/albedoTexture"))
+    assert texture.GetInput("sourceColorSpace").Get() == "sRGB"
+    assert not texture.GetInput("file").GetAttr().HasColorSpace()
+    with pytest.raises(ValueError, match="albedo_color_space"):
+        export_asset(tmp_path / "b", "b", [textured_sphere(1)], albedo=None, albedo_color_space="xyz")  # type: ignore[arg-type]

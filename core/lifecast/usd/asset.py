@@ -54,7 +54,7 @@ from pxr import Kind, Sdf, Usd, UsdGeom, UsdShade
 from lifecast import __version__
 from lifecast.mesh import TriMesh
 from lifecast.usd.geometry import define_mesh
-from lifecast.usd.material import define_preview_material, texture_asset_path, texture_files
+from lifecast.usd.material import AlbedoColorSpace, define_preview_material, texture_asset_path, texture_files
 from lifecast.usd.metadata import check_variant_name, prim_name, to_usd_dictionary
 
 __all__ = [
@@ -153,6 +153,7 @@ def export_asset(
     provenance: Mapping[str, Any] | None = None,
     version: str = "1",
     lod_names: Sequence[str] | None = None,
+    albedo_color_space: AlbedoColorSpace = "srgb",
 ) -> AssetFiles:
     """Write a component asset (see the module docstring for the layout).
 
@@ -192,6 +193,9 @@ def export_asset(
     lod_names
         Variant names, one per LOD; default ``lod0``, ``lod1``, ...
         The first is selected.
+    albedo_color_space
+        ``"srgb"`` for sRGB PNG albedo maps, ``"acescg"`` for linear ACEScg
+        EXRs (read raw, ``colorSpace = "lin_ap1_scene"`` on the file input).
 
     Returns
     -------
@@ -211,11 +215,16 @@ def export_asset(
     axis = _up_axis_token(up_axis)
     if not meters_per_unit > 0.0:
         raise ValueError(f"meters_per_unit must be positive, got {meters_per_unit}")
+    if albedo_color_space not in ("srgb", "acescg"):
+        raise ValueError(f"albedo_color_space must be 'srgb' or 'acescg', got {albedo_color_space!r}")
     textures: list[Path] = []
     albedo_paths = _per_lod_textures("albedo", albedo, lods, out_dir, textures)
     normal_paths = _per_lod_textures("normal", normal, lods, out_dir, textures)
     displacement_paths = _per_lod_textures("displacement", displacement, lods, out_dir, textures)
-    looks = [LookFiles(*files) for files in zip(albedo_paths, normal_paths, displacement_paths, strict=True)]
+    looks = [
+        LookFiles(*files, albedo_color_space=albedo_color_space)
+        for files in zip(albedo_paths, normal_paths, displacement_paths, strict=True)
+    ]
 
     layout = AssetLayout.for_name(name)
     stage_metadata = LayerMetadata(layout.root.name, meters_per_unit, axis)
@@ -259,6 +268,8 @@ class LookFiles:
     albedo: str | None
     normal: str | None
     displacement: str | None
+    #: ``"srgb"`` (PNG) or ``"acescg"`` (linear EXR): how the albedo file is encoded.
+    albedo_color_space: AlbedoColorSpace = "srgb"
 
 
 def _per_lod_textures(
@@ -379,6 +390,7 @@ def _define_look(stage: Usd.Stage, path: Sdf.Path, files: LookFiles, use_display
         normal_file=files.normal,
         displacement_file=files.displacement,
         use_display_color=use_display_color,
+        albedo_color_space=files.albedo_color_space,
     )
 
 

@@ -16,6 +16,7 @@ dielectric) and ``useSpecularWorkflow = 0``.
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Literal
 
 from pxr import Gf, Sdf, Usd, UsdShade
 
@@ -31,6 +32,12 @@ __all__ = [
 ALBEDO_FALLBACK = (0.18, 0.18, 0.18)
 
 
+#: How the albedo texture is encoded: sRGB PNG, or linear ACEScg EXR (see :mod:`lifecast.bake.color`).
+AlbedoColorSpace = Literal["srgb", "acescg"]
+#: OpenUSD's colour space name (the colour interop ID) for linear ACEScg.
+ACESCG_COLOR_SPACE = "lin_ap1_scene"
+
+
 def define_preview_material(
     stage: Usd.Stage,
     path: str | Sdf.Path,
@@ -40,6 +47,7 @@ def define_preview_material(
     displacement_file: str | None = None,
     use_display_color: bool = False,
     uv_set: str = "st",
+    albedo_color_space: AlbedoColorSpace = "srgb",
 ) -> UsdShade.Material:
     """Define a ``UsdPreviewSurface`` material and its shader network at ``path``.
 
@@ -65,6 +73,11 @@ def define_preview_material(
         diffuse colour instead of using :data:`ALBEDO_FALLBACK`.
     uv_set
         Name of the texture coordinate primvar the texture reader samples.
+    albedo_color_space
+        ``"srgb"``: an sRGB-encoded albedo (``sourceColorSpace = sRGB``).
+        ``"acescg"``: a linear ACEScg EXR; read ``raw`` and its ``file``
+        attribute carries ``colorSpace = "lin_ap1_scene"`` so colour-managed
+        renderers convert from AP1 primaries.
 
     Returns
     -------
@@ -102,7 +115,12 @@ def define_preview_material(
         surface.CreateInput("displacement", Sdf.ValueTypeNames.Float).ConnectToSource(height.ConnectableAPI(), "r")
         material.CreateDisplacementOutput().ConnectToSource(surface.ConnectableAPI(), "displacement")
     if albedo_file is not None and st_reader is not None:
-        texture = _uv_texture(stage, material_path.AppendChild("albedoTexture"), albedo_file, "sRGB", st_reader)
+        source_space = "sRGB" if albedo_color_space == "srgb" else "raw"
+        texture = _uv_texture(stage, material_path.AppendChild("albedoTexture"), albedo_file, source_space, st_reader)
+        if albedo_color_space == "acescg":
+            texture.GetInput("file").GetAttr().SetColorSpace(ACESCG_COLOR_SPACE)
+        elif albedo_color_space != "srgb":
+            raise ValueError(f"albedo_color_space must be 'srgb' or 'acescg', got {albedo_color_space!r}")
         texture.CreateOutput("rgb", Sdf.ValueTypeNames.Float3)
         diffuse.ConnectToSource(texture.ConnectableAPI(), "rgb")
     elif use_display_color:
