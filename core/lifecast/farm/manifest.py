@@ -18,8 +18,9 @@ A manifest is TOML (read with the standard library) or YAML (needs PyYAML)::
 Option keys are the long options of ``lifecast process`` with ``_`` for ``-``:
 ``texture``, ``subject``, ``name``, ``units``, ``up``, ``asset_units``,
 ``lods``, ``texture_size``, ``udims``, ``keep_uvs``, ``keep_ground``,
-``fill_holes``. Every mistake is an :class:`~lifecast.errors.InputError`
-naming the manifest (exit code 2).
+``fill_holes``, and for a template wrap ``template`` (a built-in name or a
+path), ``template_landmarks`` and ``landmarks`` (paths). Every mistake is an
+:class:`~lifecast.errors.InputError` naming the manifest (exit code 2).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecast.errors import InputError, MissingDependencyError
+from lifecast.wrap.builtin import BUILT_IN
 
 #: Option key -> the Python type its value must have.
 OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -46,7 +48,12 @@ OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
     "keep_uvs": bool,
     "keep_ground": bool,
     "fill_holes": (int, float),
+    "template": str,
+    "template_landmarks": str,
+    "landmarks": str,
 }
+#: Option keys holding a path, resolved against the manifest's folder (``template`` unless a built-in name).
+_PATH_OPTIONS = ("texture", "template_landmarks", "landmarks", "template")
 _CHOICES = {"units": ("mm", "cm", "m"), "asset_units": ("mm", "cm", "m"), "up": ("y", "z")}
 _SAFE_OUT = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -167,8 +174,8 @@ def manifest_from_dict(data: Mapping[str, Any], path: Path) -> Manifest:
             raise InputError(f"{where} needs a 'scan' path", path)
         own = {k: v for k, v in entry.items() if k not in ("scan", "out")}
         options = {**defaults, **_check_options(own, path, where)}
-        for key in ("texture",):
-            if key in options:
+        for key in _PATH_OPTIONS:
+            if key in options and not (key == "template" and options[key] in BUILT_IN):
                 options[key] = str((base / options[key]).resolve())
         scan = (base / entry["scan"]).resolve()
         out = entry.get("out", scan.stem)

