@@ -83,6 +83,12 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--cage", type=float, help="bake cage distance in asset units (default: from the meshes' distance)")
     p.add_argument("--device", default="cpu", help="device for baking: cpu or cuda (default cpu)")
+    p.add_argument(
+        "--albedo-colorspace",
+        choices=("srgb", "acescg"),
+        default="srgb",
+        help="albedo as sRGB PNGs (default) or linear ACEScg half-float EXRs (needs the 'color' extra: OpenColorIO)",
+    )
     p.add_argument("--keep-uvs", action="store_true", help="keep the scan's own UVs where a level still has them")
     p.add_argument("--keep-ground", action="store_true", help="do not look for and remove a turntable/ground plane")
     p.add_argument(
@@ -178,6 +184,7 @@ def _options_from(args: argparse.Namespace, scan: Path) -> Any:
         maps=getattr(args, "maps", ("albedo", "normal", "displacement")),
         cage=getattr(args, "cage", None),
         device=getattr(args, "device", "cpu"),
+        albedo_colorspace=getattr(args, "albedo_colorspace", "srgb"),
         show=getattr(args, "show", None),
         project=getattr(args, "project", None),
         no_subject=getattr(args, "no_subject", False),

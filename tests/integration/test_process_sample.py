@@ -106,6 +106,36 @@ def test_changing_texture_size_reruns_only_uv_texture_export(first_run: FirstRun
     assert Image.open(out / "maps" / "head_lod0_albedo.1001.png").size == (256, 256)
 
 
+def test_acescg_albedo_reruns_texture_and_export_into_an_exr(first_run: FirstRun, sample_scan: Path) -> None:
+    out, _ = first_run
+    target = out.parent / "head_aces"
+    for name in (".lifecast",):  # share the first run's cache: only texture and export differ
+        src = out / name
+        if src.is_dir():
+            import shutil
+
+            shutil.copytree(src, target / name)
+    proc = run_cli(
+        "process", sample_scan, "-o", target, "--json", "--subject", "anny-sample", *SMALL,
+        "--albedo-colorspace", "acescg",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ends = {e.data["stage"]: e.data["cached"] for e in events_of(proc.stdout) if e.type == "stage_end"}
+    assert ends == {"ingest": True, "clean": True, "lod": True, "uv": True, "texture": False, "export": False}
+    exr = target / "maps" / "head_aces_lod0_albedo.1001.exr"
+    assert exr.is_file() and not (target / "maps" / "head_aces_lod0_albedo.1001.png").exists()
+    import OpenEXR
+
+    with OpenEXR.File(str(exr)) as f:
+        assert f.header()["colorInteropID"] == "lin_ap1_scene"
+    from pxr import Usd, UsdShade
+
+    stage = Usd.Stage.Open(str(target / "asset.usda"))
+    shaders = [UsdShade.Shader(p) for p in stage.Traverse() if p.GetName() == "albedoTexture"]
+    assert shaders and all(s.GetInput("file").GetAttr().GetColorSpace() == "lin_ap1_scene" for s in shaders)
+    assert validate_asset(target / "asset.usda") == []
+
+
 def test_cancel_mid_stage_leaves_nothing_half_written(tmp_path: Path, sample_scan: Path) -> None:
     out = tmp_path / "cancelled"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -18,8 +18,9 @@ A manifest is TOML (read with the standard library) or YAML (needs PyYAML)::
 Option keys are the long options of ``lifecast process`` with ``_`` for ``-``:
 ``texture``, ``subject``, ``name``, ``units``, ``up``, ``asset_units``,
 ``lods``, ``texture_size``, ``udims``, ``keep_uvs``, ``keep_ground``,
-``fill_holes``, and for a template wrap ``template`` (a built-in name or a
-path), ``template_landmarks`` and ``landmarks`` (paths). Every mistake is an
+``fill_holes``, ``albedo_colorspace`` (``srgb`` or ``acescg``), and for a
+template wrap ``template`` (a built-in name or a path), ``template_landmarks``
+and ``landmarks`` (paths). Every mistake is an
 :class:`~lifecast.errors.InputError` naming the manifest (exit code 2).
 """
 
@@ -51,10 +52,16 @@ OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
     "template": str,
     "template_landmarks": str,
     "landmarks": str,
+    "albedo_colorspace": str,
 }
 #: Option keys holding a path, resolved against the manifest's folder (``template`` unless a built-in name).
 _PATH_OPTIONS = ("texture", "template_landmarks", "landmarks", "template")
-_CHOICES = {"units": ("mm", "cm", "m"), "asset_units": ("mm", "cm", "m"), "up": ("y", "z")}
+_CHOICES = {
+    "units": ("mm", "cm", "m"),
+    "asset_units": ("mm", "cm", "m"),
+    "up": ("y", "z"),
+    "albedo_colorspace": ("srgb", "acescg"),
+}
 _SAFE_OUT = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 

@@ -92,6 +92,8 @@ class ProcessOptions:
     maps: tuple[str, ...] = DEFAULT_MAPS
     cage: float | None = None
     device: str = "cpu"
+    #: ``srgb``: albedo as sRGB PNGs; ``acescg``: linear ACEScg half-float EXRs (OpenColorIO, the ``color`` extra).
+    albedo_colorspace: str = "srgb"
     #: Consent guardrails (:mod:`lifecast.consent`): the show folder (else ``$LIFECAST_SHOW``), the
     #: project the consent must cover (else ``$LIFECAST_PROJECT``), ``no_subject`` for a prop or test
     #: chart, and the studio's signing certificate/key (else ``$LIFECAST_C2PA_CERT``/``_KEY``).
@@ -158,6 +160,12 @@ def check_options(opts: ProcessOptions) -> None:
         raise InputError(f"LOD triangle counts must go from most to fewest, got {list(opts.lods)}")
     if opts.texture_size < 64 or opts.texture_size > 16384 or opts.texture_size & (opts.texture_size - 1):
         raise InputError(f"texture size must be a power of two between 64 and 16384, got {opts.texture_size}")
+    if opts.albedo_colorspace not in ("srgb", "acescg"):
+        raise InputError(f"albedo colour space must be srgb or acescg, got {opts.albedo_colorspace!r}")
+    if opts.albedo_colorspace == "acescg" and "albedo" in opts.maps:
+        from lifecast.bake.color import check_colorspace_support
+
+        check_colorspace_support("acescg")  # a missing OpenColorIO fails here, before any stage runs
     if not 1 <= opts.udims <= 100:
         raise InputError(f"UDIM tile count must be between 1 and 100, got {opts.udims}")
     if opts.stop_after is not None and opts.stop_after not in (*STAGE_NAMES, "wrap"):
@@ -472,6 +480,7 @@ def _texture(ctx: StageContext) -> dict[str, Any]:
             # conservative edges meeting. Kept scan UVs can really overlap (mirrored halves): refuse those.
             # A template's layout is the template's: its owner decided what shares texels.
             allow_overlapping_uvs=not p["keep_uvs"] or bool(p.get("template_uvs")),
+            albedo_colorspace=p["albedo_colorspace"],
             progress=scaled_progress(ctx.progress, i / n, (i + 1) / n, f"LOD{i} {size}px: "),
         )
         for channel, tiles in result.paths.items():
@@ -525,6 +534,7 @@ def _export(ctx: StageContext) -> dict[str, Any]:
         meters_per_unit=METERS_PER_UNIT[p["asset_units"]],
         up_axis="Y",
         provenance=provenance,
+        albedo_color_space=p["albedo_colorspace"],
     )
     ctx.progress(0.8, "validating")
     errors = validate_asset(files.root)
@@ -581,10 +591,11 @@ def build_stages(
     if template is not None:
         uv_params["template_uvs"] = texture_params["template_uvs"] = True
     uv = Stage("uv", _uv, version="1", deps=(geometry.name,), params=uv_params)
+    # version 3: one ray per texel from the cage inwards (outermost hit), the albedo colour space.
     texture = Stage(
         "texture",
         _texture,
-        version="2",
+        version="3",
         deps=("clean", "uv"),
         params={
             "texture_size": opts.texture_size,
@@ -594,6 +605,7 @@ def build_stages(
             "cage": opts.cage,
             "device": opts.device,
             "keep_uvs": opts.keep_uvs,
+            "albedo_colorspace": opts.albedo_colorspace,
         }
         | texture_params,
     )
@@ -610,6 +622,7 @@ def build_stages(
             "texture_size": opts.texture_size,
             "udims": opts.udims,
             "maps": list(opts.maps),
+            "albedo_colorspace": opts.albedo_colorspace,
             "keep_uvs": opts.keep_uvs,
             "remove_ground_plane": opts.remove_ground_plane,
             "fill_holes_mm": opts.fill_holes_mm,
@@ -621,9 +634,14 @@ def build_stages(
     export = Stage(
         "export",
         _export,
-        version="2",
+        version="3",
         deps=("uv", "texture") + (("wrap",) if template is not None else ()),
-        params={"name": name, "asset_units": opts.asset_units, "provenance": provenance},
+        params={
+            "name": name,
+            "asset_units": opts.asset_units,
+            "provenance": provenance,
+            "albedo_colorspace": opts.albedo_colorspace,
+        },
     )
     return [ingest, clean, geometry, uv, texture, export]
 

@@ -20,6 +20,9 @@ _EXPORTS = {
     "WrapResult": "lifecast.wrap.wrap",
     "wrap_scan": "lifecast.wrap.wrap",
     "WrapReport": "lifecast.wrap.report",
+    "resolve_template": "lifecast.wrap.builtin",
+    "template_identity": "lifecast.wrap.builtin",
+    "fit_phenotype": "lifecast.wrap.phenotype",
 }
 
 __all__ = sorted(_EXPORTS)
