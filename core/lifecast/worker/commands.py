@@ -33,7 +33,7 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
     p = subparsers.add_parser(
         "worker",
         help="run one job for a DCC panel, streaming JSON-lines events",
-        description="Read a job (JSON: command process|inspect|preview|template and its options) and stream its events.",
+        description="Read a job (JSON: command process|inspect|preview|template and options) and stream its events.",
     )
     p.add_argument("--job", type=Path, help="the job as a JSON file (default: read it from stdin)")
     # The worker always speaks the event protocol: main() picks the JSON-lines sink from this flag.
