@@ -91,7 +91,6 @@ def similarity_icp_plane(
     iterations: int,
     *,
     keep: float = KEEP,
-    pairs: tuple[NDArray[np.float64], NDArray[np.float64], float] | None = None,
     tol: float = 1e-7,
 ) -> tuple[Similarity, float]:
     """Trimmed point-to-plane similarity ICP of ``source`` points onto ``surface``.
@@ -99,14 +98,6 @@ def similarity_icp_plane(
     Each step solves the linearised problem ``min sum (n_i . (x_i + s c_i + w x c_i + t - p_i))^2``
     over a small scale change ``s``, rotation ``w`` and translation ``t`` (``c_i = x_i - centroid``),
     with a little point-to-point share so that it stays well posed on flat or symmetric parts.
-    Matches over an open boundary of the scan (a hole) are not used.
-
-    Parameters
-    ----------
-    pairs
-        Optional ``(a, b, weight)``: ``(k, 3)`` points moved with ``source`` that should land on ``(k, 3)``
-        targets ``b`` (landmarks), each pair weighted like ``weight`` surface points.
-
     Returns the transform and the trimmed RMS point-to-point distance.
     """
     current = start
@@ -114,10 +105,7 @@ def similarity_icp_plane(
     for _ in range(iterations):
         moved = current.apply(source)
         m = surface.closest(moved)
-        over = ~m.on_boundary & np.isfinite(m.normals).all(1)
-        if over.sum() < 10:
-            over = np.isfinite(m.normals).all(1)
-        sel = over & (m.distances <= np.quantile(m.distances[over], keep))
+        sel = (m.distances <= np.quantile(m.distances, keep)) & np.isfinite(m.normals).all(1)
         rms = float(np.sqrt(np.mean(m.distances[sel] ** 2)))
         x, p, n = moved[sel], m.points[sel], m.normals[sel]
         centre = x.mean(0)
@@ -125,16 +113,18 @@ def similarity_icp_plane(
         c = (x - centre) / radius
         # Rows: d/d(s, w, t) of the residual, plane part and a 0.1-weighted point part per axis.
         plane = np.concatenate([(n * c).sum(1, keepdims=True), np.cross(c, n), n / radius], axis=1)
-        rows, rhs = [plane], [-((n * (x - p)).sum(1)) / radius]
-        point_rows, point_rhs = _point_rows(c, (x - p) / radius, radius)
-        rows.append(0.1 * point_rows)
-        rhs.append(0.1 * point_rhs)
-        if pairs is not None and len(pairs[0]):
-            a_moved = current.apply(pairs[0])
-            pair_rows, pair_rhs = _point_rows((a_moved - centre) / radius, (a_moved - pairs[1]) / radius, radius)
-            rows.append(np.sqrt(pairs[2]) * pair_rows)
-            rhs.append(np.sqrt(pairs[2]) * pair_rhs)
-        sol = np.linalg.lstsq(np.concatenate(rows), np.concatenate(rhs), rcond=None)[0]
+        rhs = -((n * (x - p)).sum(1)) / radius
+        point_rows, point_rhs = [], []
+        for k in range(3):
+            e = np.zeros(3)
+            e[k] = 1.0
+            point_rows.append(
+                np.concatenate([c[:, k : k + 1], np.cross(c, e), np.tile(e / radius, (len(c), 1))], axis=1)
+            )
+            point_rhs.append(-(x[:, k] - p[:, k]) / radius)
+        a = np.concatenate([plane, 0.1 * np.concatenate(point_rows)])
+        b = np.concatenate([rhs, 0.1 * np.concatenate(point_rhs)])
+        sol = np.linalg.lstsq(a, b, rcond=None)[0]
         ds, w, dt = sol[0], sol[1:4], sol[4:7]
         step = Similarity(_rotation(w), np.zeros(3), 1.0 + ds)
         # x -> centre + (1 + ds) R (x - centre) + dt
@@ -143,19 +133,6 @@ def similarity_icp_plane(
         if abs(ds) + float(np.linalg.norm(w)) + float(np.linalg.norm(dt)) / radius < tol:
             break
     return current, rms
-
-
-def _point_rows(
-    c: NDArray[np.float64], r: NDArray[np.float64], radius: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Point-to-point rows (3 per point) of the linearised similarity step and their right-hand sides."""
-    rows, rhs = [], []
-    for k in range(3):
-        e = np.zeros(3)
-        e[k] = 1.0
-        rows.append(np.concatenate([c[:, k : k + 1], np.cross(c, e), np.tile(e / radius, (len(c), 1))], axis=1))
-        rhs.append(-r[:, k])
-    return np.concatenate(rows), np.concatenate(rhs)
 
 
 def _rotation(w: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -91,8 +91,6 @@ class RefineSettings:
     min_trim_edges: float = 2.0
     max_normal_angle: float = 60.0
     cg_iterations: int = 100
-    similarity_iterations: int = 0
-    similarity_landmark_weight: float = 10.0
     proximal_weight: float = 1e-3
     incremental: bool = False
 
@@ -154,8 +152,6 @@ def refine_nonrigid(
     fit = np.flatnonzero(fit_mask)
     if len(fit) == 0:
         return v_all.copy()
-    if settings.similarity_iterations > 0:
-        v_all = _similarity_start(v_all, fit_mask, surface, landmarks, settings)
     local = np.full(len(v_all), -1, np.int64)
     local[fit] = np.arange(len(fit))
     fit_faces = local[f[fit_mask[f].all(1)]]
@@ -229,30 +225,6 @@ def refine_nonrigid(
             progress(step / total, f"stiffness {alpha:g}: {int(keep.sum()):,} of {len(fit):,} vertices matched")
     full[fit] = x.detach().cpu().numpy().astype(np.float64) + origin
     return full
-
-
-def _similarity_start(
-    vertices: NDArray[np.float64],
-    fit_mask: NDArray[np.bool_],
-    surface: ScanSurface,
-    landmarks: LandmarkTerm | None,
-    settings: RefineSettings,
-) -> NDArray[np.float64]:
-    """The fitted vertices moved by the similarity that best puts them on the scan, landmarks kept as soft pairs."""
-    from lifecast.wrap.align import similarity_icp_plane
-    from lifecast.wrap.similarity import Similarity
-
-    pairs = None
-    if landmarks is not None and len(landmarks.indices) and settings.similarity_landmark_weight > 0:
-        ok = fit_mask[landmarks.indices].all(1)
-        points = (vertices[landmarks.indices[ok]] * landmarks.weights[ok][:, :, None]).sum(1)
-        pairs = (points, landmarks.targets[ok], settings.similarity_landmark_weight)
-    sim, _ = similarity_icp_plane(
-        vertices[fit_mask], surface, Similarity.identity(), settings.similarity_iterations, pairs=pairs
-    )
-    out = vertices.copy()
-    out[fit_mask] = sim.apply(vertices[fit_mask])
-    return out
 
 
 def _trim_distance(distances: NDArray[np.float64], on_boundary: NDArray[np.bool_], trim: float, floor: float) -> float:
