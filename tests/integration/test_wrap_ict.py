@@ -5,6 +5,13 @@ topology, with 0.5 mm noise along the normals, four 10 mm holes, a random rigid
 transform, and scaled from centimetres to millimetres. Landmarks are the
 identity's Multi-PIE points with 2 mm RMS noise, put back onto the scan surface
 (where an artist's click lands). Errors are in millimetres over ICT's face area.
+
+Two identities run here: 002 and 004 (004's tall forehead, far from any
+landmark, is the hardest of the five). Measured over identities 000-004 and two
+scan/click seeds each (benchmarks/bm_wrap.py, docs/wrap.md): face-area mean
+0.27-0.42 mm and p95 0.62-1.10 mm with 68 clicked landmarks; the 10-landmark
+and automatic starts land in the same range. The issue's targets (mean 0.5 mm,
+p95 1.5 mm) are asserted for all three starts.
 """
 
 from __future__ import annotations
@@ -14,17 +21,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lifecast.wrap.correspond import ScanSurface
-from lifecast.wrap.ict import FACE_AREA, FITTED, MULTI_PIE_68, ict_template
+from lifecast.wrap.ict import FITTED, MULTI_PIE_68, TEN, face_area_errors, ict_template, landmark_name
 from lifecast.wrap.polygon_obj import read_polygon_obj
-from lifecast.wrap.synthetic import SyntheticScan, make_scan
+from lifecast.wrap.synthetic import SyntheticScan, clicked_landmarks, make_scan
 from lifecast.wrap.template import Template
 from lifecast.wrap.wrap import wrap_scan
 
 pytestmark = pytest.mark.integration
 
-#: Ten landmarks a quick artist would click: eye corners, nose tip and base, mouth corners, chin, nasion.
-TEN = (36, 39, 42, 45, 30, 33, 48, 54, 8, 27)
+#: The issue's targets for 68 clicked landmarks, which the 10-landmark and automatic starts meet as well.
+MEAN_MM = 0.5
+P95_MM = 1.5
 
 
 @pytest.fixture(scope="module")
@@ -37,23 +44,21 @@ def template(ict: Path) -> Template:
     return ict_template(ict / "generic_neutral_mesh.obj")
 
 
-@pytest.fixture(scope="module")
-def scan_and_truth(ict: Path, template: Template) -> tuple[SyntheticScan, np.ndarray]:
-    identity = read_polygon_obj(ict / "identity002.obj")
+@pytest.fixture(scope="module", params=[2, 4], ids=["identity002", "identity004"])
+def scan_and_truth(request: pytest.FixtureRequest, ict: Path, template: Template) -> tuple[SyntheticScan, np.ndarray]:
+    identity = read_polygon_obj(ict / f"identity{request.param:03d}.obj")
     shown = template.faces[(template.faces <= FITTED[1]).all(1)]
     syn = make_scan(identity.vertices, shown, target_faces=110_000, noise=0.05, holes=4, hole_radius=1.0, scale=10.0)
     return syn, syn.transform.apply(identity.vertices)
 
 
 def _clicked(syn: SyntheticScan, truth: np.ndarray, which: tuple[int, ...]) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(7)
-    noisy = truth[np.asarray(MULTI_PIE_68)[list(which)]] + rng.normal(0.0, 2.0 / np.sqrt(3.0), (len(which), 3))
-    on_scan = ScanSurface(syn.mesh.vertices, syn.mesh.faces).closest(noisy).points
-    return {f"multipie_{k:02d}": p for k, p in zip(which, on_scan, strict=True)}
+    points = truth[np.asarray(MULTI_PIE_68)[list(which)]]
+    return clicked_landmarks(points, [landmark_name(k) for k in which], syn.mesh, noise=2.0)
 
 
 def _face_errors(vertices: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    err = np.linalg.norm(vertices[: FACE_AREA[1] + 1].astype(np.float64) - truth[: FACE_AREA[1] + 1], axis=1)
+    err = face_area_errors(vertices, truth)
     print(f"face-area error: mean {err.mean():.3f} mm, p95 {np.percentile(err, 95):.3f} mm")
     return float(err.mean()), float(np.percentile(err, 95))
 
@@ -62,12 +67,10 @@ def test_68_landmarks_with_2mm_noise(template: Template, scan_and_truth: tuple[S
     syn, truth = scan_and_truth
     result = wrap_scan(syn.mesh, template, scan_landmarks=_clicked(syn, truth, tuple(range(68))))
     mean, p95 = _face_errors(result.vertices, truth)
-    # Measured 0.59-0.65 mm / 1.05-1.22 mm on identities 000-002 and other scan seeds: the p95 target (1.5 mm) is met,
-    # the mean target (0.5 mm) is not yet.
-    assert mean < 0.7
-    assert p95 < 1.3
+    assert mean < MEAN_MM
+    assert p95 < P95_MM
     assert result.report.confidence == "high"
-    assert result.report.mean_distance < 0.3  # mm, to the noisy scan
+    assert result.report.mean_distance < 0.35  # mm, to the scan with its 0.5 mm noise
     assert 0.85 < result.report.coverage < 1.0  # the holes are seen
     assert len(result.report.landmark_residuals) == 68
     # excluded parts (eyeballs, teeth) moved with the face: rigidly, so their shape is the template's, scaled
@@ -85,17 +88,17 @@ def test_10_landmarks(template: Template, scan_and_truth: tuple[SyntheticScan, n
     syn, truth = scan_and_truth
     result = wrap_scan(syn.mesh, template, scan_landmarks=_clicked(syn, truth, TEN))
     mean, p95 = _face_errors(result.vertices, truth)
-    assert mean < 1.1  # measured 0.76-0.97
-    assert p95 < 2.3  # measured 1.53-2.07
+    assert mean < MEAN_MM
+    assert p95 < P95_MM
 
 
 def test_automatic_start(template: Template, scan_and_truth: tuple[SyntheticScan, np.ndarray]) -> None:
     syn, truth = scan_and_truth
     result = wrap_scan(syn.mesh, template)
     mean, p95 = _face_errors(result.vertices, truth)
-    assert mean < 2.6  # measured 1.6-2.1: no landmark keeps features from sliding along the surface
-    assert p95 < 4.5  # measured 3.1-3.8
-    assert result.report.mean_distance < 0.4
+    assert mean < MEAN_MM
+    assert p95 < P95_MM
+    assert result.report.mean_distance < 0.35
 
 
 def test_bunny_onto_a_head_is_low_confidence(shared_scans: Path, template: Template) -> None:

@@ -22,6 +22,8 @@ from lifecast.wrap.similarity import Similarity, umeyama
 
 SAMPLES = 3000
 KEEP = 0.8
+#: Share of matches the point-to-plane refinement keeps (the closest ones).
+PLANE_KEEP = 0.8
 
 
 def area_samples(
@@ -90,7 +92,8 @@ def similarity_icp_plane(
     start: Similarity,
     iterations: int,
     *,
-    keep: float = KEEP,
+    keep: float | None = None,
+    pairs: tuple[NDArray[np.float64], NDArray[np.float64], float] | None = None,
     tol: float = 1e-7,
 ) -> tuple[Similarity, float]:
     """Trimmed point-to-plane similarity ICP of ``source`` points onto ``surface``.
@@ -98,6 +101,14 @@ def similarity_icp_plane(
     Each step solves the linearised problem ``min sum (n_i . (x_i + s c_i + w x c_i + t - p_i))^2``
     over a small scale change ``s``, rotation ``w`` and translation ``t`` (``c_i = x_i - centroid``),
     with a little point-to-point share so that it stays well posed on flat or symmetric parts.
+    Matches over an open boundary of the scan (a hole) are not used.
+
+    Parameters
+    ----------
+    pairs
+        Optional ``(a, b, weight)``: ``(k, 3)`` points moved with ``source`` that should land on ``(k, 3)``
+        targets ``b`` (landmarks), each pair weighted like ``weight`` surface points.
+
     Returns the transform and the trimmed RMS point-to-point distance.
     """
     current = start
@@ -105,7 +116,9 @@ def similarity_icp_plane(
     for _ in range(iterations):
         moved = current.apply(source)
         m = surface.closest(moved)
-        sel = (m.distances <= np.quantile(m.distances, keep)) & np.isfinite(m.normals).all(1)
+        finite = np.asarray(np.isfinite(m.normals).all(1), bool)
+        over = finite & ~m.on_boundary if (finite & ~m.on_boundary).sum() >= 10 else finite
+        sel = over & (m.distances <= float(np.quantile(m.distances[over], PLANE_KEEP if keep is None else keep)))
         rms = float(np.sqrt(np.mean(m.distances[sel] ** 2)))
         x, p, n = moved[sel], m.points[sel], m.normals[sel]
         centre = x.mean(0)
@@ -113,18 +126,16 @@ def similarity_icp_plane(
         c = (x - centre) / radius
         # Rows: d/d(s, w, t) of the residual, plane part and a 0.1-weighted point part per axis.
         plane = np.concatenate([(n * c).sum(1, keepdims=True), np.cross(c, n), n / radius], axis=1)
-        rhs = -((n * (x - p)).sum(1)) / radius
-        point_rows, point_rhs = [], []
-        for k in range(3):
-            e = np.zeros(3)
-            e[k] = 1.0
-            point_rows.append(
-                np.concatenate([c[:, k : k + 1], np.cross(c, e), np.tile(e / radius, (len(c), 1))], axis=1)
-            )
-            point_rhs.append(-(x[:, k] - p[:, k]) / radius)
-        a = np.concatenate([plane, 0.1 * np.concatenate(point_rows)])
-        b = np.concatenate([rhs, 0.1 * np.concatenate(point_rhs)])
-        sol = np.linalg.lstsq(a, b, rcond=None)[0]
+        rows, rhs = [plane], [-((n * (x - p)).sum(1)) / radius]
+        point_rows, point_rhs = _point_rows(c, (x - p) / radius, radius)
+        rows.append(0.1 * point_rows)
+        rhs.append(0.1 * point_rhs)
+        if pairs is not None and len(pairs[0]):
+            a_moved = current.apply(pairs[0])
+            pair_rows, pair_rhs = _point_rows((a_moved - centre) / radius, (a_moved - pairs[1]) / radius, radius)
+            rows.append(np.sqrt(pairs[2]) * pair_rows)
+            rhs.append(np.sqrt(pairs[2]) * pair_rhs)
+        sol = np.linalg.lstsq(np.concatenate(rows), np.concatenate(rhs), rcond=None)[0]
         ds, w, dt = sol[0], sol[1:4], sol[4:7]
         step = Similarity(_rotation(w), np.zeros(3), 1.0 + ds)
         # x -> centre + (1 + ds) R (x - centre) + dt
@@ -133,6 +144,19 @@ def similarity_icp_plane(
         if abs(ds) + float(np.linalg.norm(w)) + float(np.linalg.norm(dt)) / radius < tol:
             break
     return current, rms
+
+
+def _point_rows(
+    c: NDArray[np.float64], r: NDArray[np.float64], radius: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Point-to-point rows (3 per point) of the linearised similarity step and their right-hand sides."""
+    rows, rhs = [], []
+    for k in range(3):
+        e = np.zeros(3)
+        e[k] = 1.0
+        rows.append(np.concatenate([c[:, k : k + 1], np.cross(c, e), np.tile(e / radius, (len(c), 1))], axis=1))
+        rhs.append(-r[:, k])
+    return np.concatenate(rows), np.concatenate(rhs)
 
 
 def _rotation(w: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -40,12 +40,18 @@ class Matches:
         ``(q,) float64`` query-to-closest-point distances.
     on_boundary
         ``(q,) bool``: the closest point lies on an open boundary edge of the scan.
+    triangles
+        ``(q,) int64`` scan triangles hit.
+    barycentric
+        ``(q, 3) float64`` barycentric coordinates of the closest points in those triangles.
     """
 
     points: NDArray[np.float64]
     normals: NDArray[np.float64]
     distances: NDArray[np.float64]
     on_boundary: NDArray[np.bool_]
+    triangles: NDArray[np.int64]
+    barycentric: NDArray[np.float64]
 
 
 class ScanSurface:
@@ -90,7 +96,7 @@ class ScanSurface:
         normals = np.einsum("qk,qkd->qd", bary, self.vertex_normals[self.faces[tri]])
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-20)
         distances = np.linalg.norm(points - np.asarray(queries, np.float64), axis=1)
-        return Matches(points, normals, distances, self._on_boundary(tri, bary))
+        return Matches(points, normals, distances, self._on_boundary(tri, bary), tri, bary)
 
     def _on_boundary(self, tri: NDArray[np.int64], bary: NDArray[np.float64]) -> NDArray[np.bool_]:
         out = np.zeros(len(tri), bool)
@@ -131,7 +137,8 @@ def match_filter(
     cos_ok = np.einsum("qd,qd->q", matches.normals, np.asarray(query_normals, np.float64)) > np.cos(
         np.radians(max_normal_angle)
     )
-    return cos_ok & ~matches.on_boundary & (matches.distances <= max_distance)
+    finite = np.isfinite(matches.normals).all(1) & np.isfinite(matches.distances)
+    return cos_ok & finite & ~matches.on_boundary & (matches.distances <= max_distance)
 
 
 def vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:

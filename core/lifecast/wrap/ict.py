@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
 from lifecast.wrap.polygon_obj import read_polygon_obj
 from lifecast.wrap.template import Template, template_from_arrays
 
@@ -27,6 +30,9 @@ FACE_AREA = (0, 9408)
 FITTED = (0, 11247)
 #: Every vertex after the head and neck (mouth socket ... eyelashes).
 EXCLUDED = (11248, 26718)
+#: Ten landmarks a quick artist would click (Multi-PIE numbers): eye corners, nose tip and base, mouth corners,
+#: chin, nasion.
+TEN = (36, 39, 42, 45, 30, 33, 48, 54, 8, 27)
 
 
 def ict_markup() -> dict[str, object]:
@@ -41,3 +47,16 @@ def ict_markup() -> dict[str, object]:
 def ict_template(mesh_path: Path) -> Template:
     """ICT-FaceKit's ``generic_neutral_mesh.obj`` (or an identity on its topology) as a template."""
     return template_from_arrays("ict_generic_neutral", read_polygon_obj(mesh_path), ict_markup(), source=mesh_path)
+
+
+def landmark_name(k: int) -> str:
+    """The markup name of Multi-PIE landmark ``k`` (0-67)."""
+    return f"multipie_{k:02d}"
+
+
+def face_area_errors(vertices: NDArray[np.floating], truth: NDArray[np.floating]) -> NDArray[np.float64]:
+    """``(9409,)`` distances between a wrapped ICT template and the ground truth over ICT's face area."""
+    n = FACE_AREA[1] + 1
+    return np.asarray(
+        np.linalg.norm(np.asarray(vertices, np.float64)[:n] - np.asarray(truth, np.float64)[:n], axis=1), np.float64
+    )

@@ -2,30 +2,45 @@
 
 The energy, over the positions ``X`` of the template's fitted vertices, is::
 
-    E(X) = sum_i w_i [ (n_i . (x_i - p_i))^2 + gamma |x_i - p_i|^2 ]     template -> scan, point-to-plane
-         + beta sum_j u_j [ (m_j . (S_j X - s_j))^2 + gamma |S_j X - s_j|^2 ]   scan -> template (optional)
-         + alpha * R(X - V)                                                regulariser on the displacement
-         + lam * sum_l |B_l X - q_l|^2                                     landmarks (barycentric points)
-         + eps * |X - X_prev|^2                                            keeps every solve well posed
+    E(X) = sum_i w_i [ (n_i . (x_i - p_i))^2 + gamma |x_i - p_i|^2 ]              template -> scan
+         + beta sum_j u_j [ (m_j . (S_j X - s_j))^2 + gamma |S_j X - s_j|^2 ]     scan -> template
+         + alpha * R(X - V)                                                       regulariser
+         + lam * sum_l |B_l X - q_l|^2                                            landmarks
+         + eps * |X - X_prev|^2                                                   keeps each solve well posed
 
-with ``p_i`` the closest scan point of ``x_i`` and ``n_i`` the (smoothed) scan
-normal there, ``w_i`` zero where the match was dropped (scan hole, normal
-mismatch, outlier: see :mod:`lifecast.wrap.correspond`), so holes are filled
-by the regulariser. The optional reverse term matches scan points ``s_j`` to
-their closest template points ``S_j X`` (barycentric rows). The regulariser is
-either the membrane ``sum_edges |d_i - d_j|^2`` (``D - A``, the graph
-Laplacian) or the bending energy ``|L d|^2`` with the umbrella operator
-``L = I - D^-1 A`` weighted by degree (``(D - A) D^-1 (D - A)``): the membrane
-resists any stretch of the template, bending only resists changes of the
-stretch, so a face that is longer than the template everywhere is not pulled
-back towards the template's proportions.
+``p_i`` is the closest scan point of ``x_i`` and ``n_i`` the scan's (smoothed)
+normal there; ``w_i`` is zero where the match was dropped (scan hole, normal
+mismatch, outlier: see :mod:`lifecast.wrap.correspond`), so holes are filled by
+the regulariser. The reverse term matches scan points ``s_j`` to their closest
+template points ``S_j X`` (barycentric rows): without it nothing stops the
+template from sliding off a scan feature that its own vertices straddle.
+Landmarks ``B_l X`` are barycentric points of the template.
 
-As in optimal-step NICP (Amberg et al. 2007) the stiffness ``alpha`` goes from
-stiff to supple, a few correspondence updates per level, and the landmark
-weight decays with it (clicked landmarks are noisy: they place the template,
-the scan's surface finishes it). With the matches fixed ``E`` is quadratic and
-each step is one sparse SPD solve, done with 3x3 block-Jacobi preconditioned
-conjugate gradients in torch on the given device.
+The regulariser acts on the displacement ``D = X - V`` from the aligned
+template ``V``, over the template's edges (``A`` adjacency, ``Deg`` degrees):
+
+- ``"bending"`` (default): ``|L D|^2`` with the umbrella operator ``L = I - Deg^-1 A``,
+  degree weighted, i.e. ``D^T (Deg - A) Deg^-1 (Deg - A) D``. It penalises changes of the
+  displacement's gradient, so a face longer or wider than the template everywhere costs
+  nothing and its features are not pulled back towards the template's proportions;
+- ``"membrane"``: ``sum_edges |d_i - d_j|^2`` (``Deg - A``), which resists every stretch.
+
+Measured on ICT-FaceKit's identities (see ``docs/wrap.md``) bending slides less.
+
+Before the schedule, the fitted vertices are moved by the similarity that puts
+them best on the scan (trimmed point-to-plane ICP, landmarks as soft pairs):
+the similarity from a few clicked landmarks is off by a degree or two, and a
+regulariser anchored to a misplaced template keeps the misplacement.
+
+As in optimal-step NICP (Amberg et al. 2007) the stiffness ``alpha`` then goes
+from stiff to supple with a few correspondence updates per level, and the
+landmark weight decays with it (clicked landmarks are noisy: they place the
+template, the scan's surface finishes it). With the matches fixed ``E`` is
+quadratic; each step is one sparse SPD solve by conjugate gradients, warm
+started and stopped after a fixed number of iterations, with a 3x3 block-Jacobi
+preconditioner, in torch on the given device. The iteration budget is part of
+the schedule: a truncated, warm-started solve leaves the smoothest modes to the
+next steps, which measured better than solving each step to convergence.
 """
 
 from __future__ import annotations
@@ -36,6 +51,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 
@@ -56,9 +72,7 @@ class RefineSettings:
     steps_per_level
         Correspondence updates (and solves) per stiffness level.
     regulariser
-        ``"membrane"`` or ``"bending"`` (see the module docstring).
-    membrane_share
-        With ``"bending"``: a membrane term of this weight relative to bending is added.
+        ``"bending"`` or ``"membrane"`` (see the module docstring).
     landmark_weight
         Landmark weight ``lam`` at the first and the last level (geometric in between);
         ends low because clicked landmarks are noisy.
@@ -67,7 +81,11 @@ class RefineSettings:
     reverse_weight
         ``beta``, the weight of the scan -> template matches (0: off).
     reverse_samples
-        How many scan vertices (at most) are matched back to the template.
+        How many scan vertices (at most, evenly strided) are matched back to the template.
+    similarity_iterations
+        Point-to-plane similarity ICP steps before the schedule (0: keep the given alignment).
+    similarity_landmark_weight
+        Weight of each landmark pair in that ICP, relative to one fitted vertex matched to the scan.
     trim
         Matches farther than ``trim`` times the median match distance are dropped
         (never closer than ``min_trim_edges`` mean template edge lengths).
@@ -79,20 +97,20 @@ class RefineSettings:
         ``eps``: how strongly each solve stays near the previous positions.
     """
 
-    stiffness: Sequence[float] = (100.0, 30.0, 10.0, 3.0, 1.0)
+    stiffness: Sequence[float] = (1e4, 3e3, 1e3, 300.0, 100.0, 30.0)
     steps_per_level: int = 3
-    regulariser: Regulariser = "membrane"
-    membrane_share: float = 0.0
+    regulariser: Regulariser = "bending"
     landmark_weight: tuple[float, float] = (10.0, 0.1)
     point_weight: float = 0.1
-    reverse_weight: float = 0.0
+    reverse_weight: float = 0.3
     reverse_samples: int = 30_000
+    similarity_iterations: int = 30
+    similarity_landmark_weight: float = 1.0
     trim: float = 3.0
     min_trim_edges: float = 2.0
     max_normal_angle: float = 60.0
     cg_iterations: int = 100
     proximal_weight: float = 1e-3
-    incremental: bool = False
 
 
 DEFAULT_SETTINGS = RefineSettings()
@@ -126,6 +144,7 @@ def refine_nonrigid(
     landmarks: LandmarkTerm | None = None,
     settings: RefineSettings = DEFAULT_SETTINGS,
     device: str = "cpu",
+    dtype: torch.dtype | None = None,
     progress: ProgressFn = no_progress,
 ) -> NDArray[np.float64]:
     """Pull the fitted vertices of a roughly aligned template onto the scan.
@@ -142,6 +161,10 @@ def refine_nonrigid(
         The scan.
     landmarks
         Optional landmark constraints (landmarks touching unfitted vertices are ignored).
+    device
+        Torch device of the solve.
+    dtype
+        Floating point type of the solve: float64 on the CPU and float32 elsewhere by default.
 
     Returns
     -------
@@ -152,43 +175,35 @@ def refine_nonrigid(
     fit = np.flatnonzero(fit_mask)
     if len(fit) == 0:
         return v_all.copy()
+    if settings.similarity_iterations > 0:
+        v_all = _similarity_start(v_all, fit_mask, surface, landmarks, settings)
     local = np.full(len(v_all), -1, np.int64)
     local[fit] = np.arange(len(fit))
     fit_faces = local[f[fit_mask[f].all(1)]]
     dev = torch.device(device)
-    dtype = torch.float64 if dev.type == "cpu" else torch.float32
+    if dtype is None:
+        dtype = torch.float64 if dev.type == "cpu" else torch.float32
     origin = v_all[fit].mean(0)
 
     def t(a: NDArray[np.generic]) -> torch.Tensor:
         return torch.as_tensor(np.asarray(a), dtype=dtype, device=dev)
 
-    graph = _Graph.build(f, local, len(fit), dev, dtype, v_all)
-    if settings.regulariser == "bending":
-        share = settings.membrane_share
-
-        def regulariser(x: torch.Tensor) -> torch.Tensor:
-            out = graph.bending(x)
-            return out + share * graph.membrane(x) if share > 0 else out
-
-        reg_diag = graph.bending_diag + share * graph.degree
-    else:
-        regulariser = graph.membrane
-        reg_diag = graph.degree
-    lm = _landmark_matrix(landmarks, local, len(fit), dev, dtype, origin)
-    v_rest = t(v_all[fit] - origin)
-    reg_rest = regulariser(v_rest)
-    x = v_rest.clone()
+    rest = v_all[fit] - origin
+    regulariser, edge_len = _regulariser_matrix(f, local, len(fit), v_all, settings.regulariser)
+    landmark_rows = _landmark_rows(landmarks, local, len(fit), origin)
+    reg_rest = t(regulariser @ rest)
+    x = t(rest)
     full = v_all.copy()
     levels = list(settings.stiffness)
     total = len(levels) * settings.steps_per_level
-    min_trim = settings.min_trim_edges * graph.edge_len
+    min_trim = settings.min_trim_edges * edge_len
     lam0, lam1 = settings.landmark_weight
     samples = _reverse_samples(surface, settings.reverse_samples) if settings.reverse_weight > 0 else None
     step = 0
     for level, alpha in enumerate(levels):
-        if settings.incremental and level > 0:
-            reg_rest = regulariser(x)
-        lam = lam0 * (lam1 / lam0) ** (level / max(len(levels) - 1, 1)) if lm is not None and lam0 > 0 else 0.0
+        lam = lam0 * (lam1 / lam0) ** (level / max(len(levels) - 1, 1)) if landmark_rows and lam0 > 0 else 0.0
+        system = _LevelSystem.build(regulariser, float(alpha), landmark_rows, lam, settings.proximal_weight, dev, dtype)
+        rhs_fixed = float(alpha) * reg_rest + (lam * t(landmark_rows.rhs) if landmark_rows and lam > 0 else 0.0)
         for _ in range(settings.steps_per_level):
             current = x.detach().cpu().numpy().astype(np.float64) + origin
             full[fit] = current
@@ -200,31 +215,49 @@ def refine_nonrigid(
                 max_distance=_trim_distance(matches.distances, matches.on_boundary, settings.trim, min_trim),
                 max_normal_angle=settings.max_normal_angle,
             )
+            data = _PullTerm.vertices(keep, matches.points - origin, matches.normals, settings.point_weight, t)
             reverse = None
             if samples is not None:
-                reverse = _reverse_term(
-                    samples, current, fit_faces, settings, min_trim, dev, dtype, origin, settings.reverse_weight
-                )
-            x = _solve_step(
-                x,
-                data=_DataTerm(
-                    weight=t(keep.astype(np.float64)),
-                    targets=t(matches.points - origin),
-                    normals=t(matches.normals),
-                ),
-                reverse=reverse,
-                regulariser=regulariser,
-                reg_diag=reg_diag,
-                reg_rest=reg_rest,
-                alpha=float(alpha),
-                lam=lam,
-                lm=lm,
-                settings=settings,
-            )
+                reverse = _reverse_term(samples, current, fit_faces, settings, min_trim, origin, t)
+            x = _solve_step(x, system, rhs_fixed, data, reverse, settings)
             step += 1
             progress(step / total, f"stiffness {alpha:g}: {int(keep.sum()):,} of {len(fit):,} vertices matched")
     full[fit] = x.detach().cpu().numpy().astype(np.float64) + origin
     return full
+
+
+def _similarity_start(
+    vertices: NDArray[np.float64],
+    fit_mask: NDArray[np.bool_],
+    surface: ScanSurface,
+    landmarks: LandmarkTerm | None,
+    settings: RefineSettings,
+) -> NDArray[np.float64]:
+    """The fitted vertices moved by the similarity that best puts them on the scan, landmarks kept as soft pairs."""
+    from lifecast.wrap.align import similarity_icp_plane
+    from lifecast.wrap.similarity import Similarity
+
+    pairs = None
+    if landmarks is not None and len(landmarks.indices) and settings.similarity_landmark_weight > 0:
+        ok = (fit_mask[landmarks.indices] | (landmarks.weights == 0)).all(1)
+        points = (vertices[landmarks.indices[ok]] * landmarks.weights[ok][:, :, None]).sum(1)
+        pairs = (points, landmarks.targets[ok], settings.similarity_landmark_weight)
+    fitted = vertices[fit_mask]
+    stride = max(1, int(np.ceil(len(fitted) / SIMILARITY_SAMPLES)))
+    if pairs is not None:  # the weight is per fitted vertex: each sample stands for ``stride`` of them
+        pairs = (pairs[0], pairs[1], pairs[2] / stride)
+    sim, _ = similarity_icp_plane(
+        fitted[::stride], surface, Similarity.identity(), settings.similarity_iterations, pairs=pairs, tol=1e-6
+    )
+    out = vertices.copy()
+    out[fit_mask] = sim.apply(fitted)
+    return out
+
+
+#: Phong tessellation shape factor of the template surface that scan points are matched to.
+PHONG_SHAPE = 0.5
+#: Fitted vertices (at most, evenly strided) the similarity start matches to the scan.
+SIMILARITY_SAMPLES = 4000
 
 
 def _trim_distance(distances: NDArray[np.float64], on_boundary: NDArray[np.bool_], trim: float, floor: float) -> float:
@@ -233,94 +266,37 @@ def _trim_distance(distances: NDArray[np.float64], on_boundary: NDArray[np.bool_
     return max(trim * median, floor)
 
 
-@dataclass
-class _DataTerm:
-    """Point-to-plane (+ point-to-point) pulls of each fitted vertex: ``(n_fit,)`` weights, ``(n_fit, 3)`` rest."""
-
-    weight: torch.Tensor
-    targets: torch.Tensor
-    normals: torch.Tensor
-
-
-@dataclass
-class _ReverseTerm:
-    """Scan points pulling barycentric points of the template: ``s`` is ``(q, n_fit)`` sparse."""
-
-    s: torch.Tensor
-    st: torch.Tensor
-    weight: torch.Tensor  # (q,)
-    targets: torch.Tensor  # (q, 3)
-    normals: torch.Tensor  # (q, 3)
-    block_diag: torch.Tensor  # (n_fit, 3, 3) diagonal blocks of S^T W (gamma I + m m^T) S
-
-
-@dataclass
-class _Graph:
-    """Edges of the fitted vertices as torch operators."""
-
-    adjacency: torch.Tensor  # (n_fit, n_fit) sparse CSR, 0/1
-    degree: torch.Tensor  # (n_fit,)
-    bending_diag: torch.Tensor  # (n_fit,) diagonal of (D - A) D^-1 (D - A)
-    edge_len: float
-
-    def membrane(self, x: torch.Tensor) -> torch.Tensor:
-        """``(D - A) x``."""
-        return self.degree[:, None] * x - torch.sparse.mm(self.adjacency, x)
-
-    def bending(self, x: torch.Tensor) -> torch.Tensor:
-        """``(D - A) D^-1 (D - A) x``: degree-weighted squared umbrella operator."""
-        return self.membrane(self.membrane(x) / self.degree.clamp(min=1.0)[:, None])
-
-    @classmethod
-    def build(
-        cls,
-        faces: NDArray[np.int64],
-        local: NDArray[np.int64],
-        n_fit: int,
-        dev: torch.device,
-        dtype: torch.dtype,
-        vertices: NDArray[np.float64],
-    ) -> _Graph:
-        e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-        e = np.sort(e, axis=1)
-        e = np.unique(e, axis=0)
-        edge_len = float(np.linalg.norm(vertices[e[:, 0]] - vertices[e[:, 1]], axis=1).mean()) if len(e) else 0.0
-        le = local[e]
-        le = le[(le >= 0).all(1)]
-        both = np.concatenate([le, le[:, ::-1]])
-        idx = torch.as_tensor(both.T.copy(), device=dev)
-        vals = torch.ones(len(both), dtype=dtype, device=dev)
-        coo = torch.sparse_coo_tensor(idx, vals, (n_fit, n_fit), check_invariants=False).coalesce()
-        with warnings.catch_warnings():  # "sparse CSR support is in beta"
-            warnings.simplefilter("ignore", UserWarning)
-            adjacency = coo.to_sparse_csr()
-        deg = np.bincount(le.ravel(), minlength=n_fit).astype(np.float64)
-        inv = 1.0 / np.maximum(deg, 1.0)
-        bend = deg * deg * inv + np.bincount(both[:, 0], weights=inv[both[:, 1]], minlength=n_fit)
-        return cls(
-            adjacency=adjacency,
-            degree=torch.as_tensor(deg, dtype=dtype, device=dev),
-            bending_diag=torch.as_tensor(bend, dtype=dtype, device=dev),
-            edge_len=edge_len,
-        )
+def _regulariser_matrix(
+    faces: NDArray[np.int64], local: NDArray[np.int64], n_fit: int, vertices: NDArray[np.float64], kind: Regulariser
+) -> tuple[sp.csr_matrix, float]:
+    """``(n_fit, n_fit)`` regulariser matrix (see the module docstring) and the mean template edge length."""
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    e = np.unique(np.sort(e, axis=1), axis=0)
+    edge_len = float(np.linalg.norm(vertices[e[:, 0]] - vertices[e[:, 1]], axis=1).mean()) if len(e) else 0.0
+    le = local[e]
+    le = le[(le >= 0).all(1)]
+    both = np.concatenate([le, le[:, ::-1]])
+    adjacency = sp.csr_matrix((np.ones(len(both)), (both[:, 0], both[:, 1])), shape=(n_fit, n_fit))
+    degree = np.asarray(adjacency.sum(1)).ravel()
+    laplacian = sp.diags(degree) - adjacency
+    if kind == "membrane":
+        return sp.csr_matrix(laplacian), edge_len
+    if kind != "bending":
+        raise ValueError(f"unknown regulariser {kind!r}: 'bending' or 'membrane'")
+    return sp.csr_matrix(laplacian @ sp.diags(1.0 / np.maximum(degree, 1.0)) @ laplacian), edge_len
 
 
 @dataclass
-class _LandmarkMatrix:
-    b: torch.Tensor  # (k, n_fit) sparse
-    bt: torch.Tensor  # (n_fit, k) sparse
-    targets: torch.Tensor  # (k, 3)
-    diag: torch.Tensor  # (n_fit,) diagonal of B^T B
+class _LandmarkRows:
+    """``B^T B`` and ``B^T q`` of the landmark rows (fitted-vertex numbering, origin removed)."""
+
+    gram: sp.csr_matrix  # (n_fit, n_fit)
+    rhs: NDArray[np.float64]  # (n_fit, 3)
 
 
-def _landmark_matrix(
-    landmarks: LandmarkTerm | None,
-    local: NDArray[np.int64],
-    n_fit: int,
-    dev: torch.device,
-    dtype: torch.dtype,
-    origin: NDArray[np.float64],
-) -> _LandmarkMatrix | None:
+def _landmark_rows(
+    landmarks: LandmarkTerm | None, local: NDArray[np.int64], n_fit: int, origin: NDArray[np.float64]
+) -> _LandmarkRows | None:
     if landmarks is None or len(landmarks.indices) == 0:
         return None
     li = local[landmarks.indices]
@@ -328,37 +304,100 @@ def _landmark_matrix(
     if not ok.any():
         return None
     li, w = np.maximum(li[ok], 0), landmarks.weights[ok]
-    b, bt = _rows(li, w, n_fit, dev, dtype)
-    diag = np.zeros(n_fit)
-    np.add.at(diag, li.ravel(), w.ravel() ** 2)
-    return _LandmarkMatrix(
-        b=b,
-        bt=bt,
-        targets=torch.as_tensor(landmarks.targets[ok] - origin, dtype=dtype, device=dev),
-        diag=torch.as_tensor(diag, dtype=dtype, device=dev),
-    )
+    rows = np.repeat(np.arange(len(li)), li.shape[1])
+    b = sp.csr_matrix((w.ravel(), (rows, li.ravel())), shape=(len(li), n_fit))
+    return _LandmarkRows(gram=sp.csr_matrix(b.T @ b), rhs=np.asarray(b.T @ (landmarks.targets[ok] - origin)))
 
 
-def _rows(
-    indices: NDArray[np.int64], weights: NDArray[np.float64], n_fit: int, dev: torch.device, dtype: torch.dtype
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A ``(k, n_fit)`` sparse matrix of barycentric rows and its transpose."""
-    rows = np.repeat(np.arange(len(indices)), indices.shape[1])
-    idx = torch.as_tensor(np.stack([rows, indices.ravel()]), device=dev)
-    vals = torch.as_tensor(weights.ravel(), dtype=dtype, device=dev)
-    b = torch.sparse_coo_tensor(idx, vals, (len(indices), n_fit), check_invariants=False).coalesce()
+def _torch_csr(m: sp.spmatrix, dev: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    c = sp.csr_matrix(m)
     with warnings.catch_warnings():  # "sparse CSR support is in beta"
         warnings.simplefilter("ignore", UserWarning)
-        return b.to_sparse_csr(), b.t().coalesce().to_sparse_csr()
+        return torch.sparse_csr_tensor(
+            torch.as_tensor(c.indptr, dtype=torch.int64, device=dev),
+            torch.as_tensor(c.indices, dtype=torch.int64, device=dev),
+            torch.as_tensor(c.data, dtype=dtype, device=dev),
+            size=c.shape,
+        )
+
+
+@dataclass
+class _LevelSystem:
+    """The part of the system matrix fixed over a stiffness level: ``alpha R + lam B^T B + eps I``."""
+
+    matrix: torch.Tensor  # (n_fit, n_fit) sparse CSR
+    diagonal: torch.Tensor  # (n_fit,)
+    eps: float
+
+    @classmethod
+    def build(
+        cls,
+        regulariser: sp.csr_matrix,
+        alpha: float,
+        landmarks: _LandmarkRows | None,
+        lam: float,
+        eps: float,
+        dev: torch.device,
+        dtype: torch.dtype,
+    ) -> _LevelSystem:
+        m = alpha * regulariser + eps * sp.identity(regulariser.shape[0], format="csr")
+        if landmarks is not None and lam > 0:
+            m = m + lam * landmarks.gram
+        m = sp.csr_matrix(m)
+        return cls(_torch_csr(m, dev, dtype), torch.as_tensor(m.diagonal(), dtype=dtype, device=dev), eps)
+
+
+@dataclass
+class _PullTerm:
+    """Point-to-plane (+ point-to-point) pulls of barycentric template points towards targets.
+
+    ``rows`` is ``None`` when point ``k`` is fitted vertex ``k`` (the template -> scan term),
+    else a ``(q, n_fit)`` sparse matrix of barycentric rows (the scan -> template term).
+    """
+
+    rows: torch.Tensor | None
+    rows_t: torch.Tensor | None
+    weight: torch.Tensor  # (q, 1)
+    targets: torch.Tensor  # (q, 3)
+    normals: torch.Tensor  # (q, 3)
+    gamma: float
+    blocks: torch.Tensor  # (n_fit, 3, 3): this term's diagonal blocks of the system matrix
+
+    @classmethod
+    def vertices(
+        cls,
+        keep: NDArray[np.bool_],
+        targets: NDArray[np.float64],
+        normals: NDArray[np.float64],
+        gamma: float,
+        t: Callable[[NDArray[np.generic]], torch.Tensor],
+    ) -> _PullTerm:
+        w = keep.astype(np.float64)
+        normals = np.where(keep[:, None], normals, 0.0)
+        targets = np.where(keep[:, None], targets, 0.0)
+        blocks = w[:, None, None] * (gamma * np.eye(3) + normals[:, :, None] * normals[:, None, :])
+        return cls(None, None, t(w[:, None]), t(targets), t(normals), gamma, t(blocks))
+
+    def pull(self, y: torch.Tensor) -> torch.Tensor:
+        """``W (gamma I + n n^T) y`` row by row."""
+        return self.weight * (self.gamma * y + self.normals * (self.normals * y).sum(1, keepdim=True))
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        if self.rows is None or self.rows_t is None:
+            return self.pull(x)
+        return torch.sparse.mm(self.rows_t, self.pull(torch.sparse.mm(self.rows, x)))
+
+    def rhs(self) -> torch.Tensor:
+        pulled = self.pull(self.targets)
+        return pulled if self.rows_t is None else torch.sparse.mm(self.rows_t, pulled)
 
 
 def _reverse_samples(surface: ScanSurface, count: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Scan vertices (not on a boundary) and their normals, at most ``count``, evenly strided."""
+    """Scan vertices and their normals, at most ``count``, evenly strided."""
     used = np.zeros(len(surface.vertices), bool)
     used[surface.faces.ravel()] = True
     idx = np.flatnonzero(used)
-    stride = max(1, int(np.ceil(len(idx) / max(count, 1))))
-    idx = idx[::stride]
+    idx = idx[:: max(1, int(np.ceil(len(idx) / max(count, 1))))]
     return surface.vertices[idx], surface.vertex_normals[idx]
 
 
@@ -368,125 +407,77 @@ def _reverse_term(
     fit_faces: NDArray[np.int64],
     settings: RefineSettings,
     min_trim: float,
-    dev: torch.device,
-    dtype: torch.dtype,
     origin: NDArray[np.float64],
-    beta: float,
-) -> _ReverseTerm | None:
-    """Scan samples matched to their closest points on the current template."""
-    import open3d as o3d
-
+    t: Callable[[NDArray[np.generic]], torch.Tensor],
+) -> _PullTerm | None:
+    """Scan samples matched to their closest points on the current template (filtered like the forward matches)."""
     points, normals = samples
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(
-        o3d.core.Tensor.from_numpy(np.ascontiguousarray(current, np.float32)),
-        o3d.core.Tensor.from_numpy(np.ascontiguousarray(fit_faces, np.uint32)),
+    template = ScanSurface(current, fit_faces, normal_rings=0)
+    m = template.closest(points)
+    keep = match_filter(
+        m,
+        normals,
+        max_distance=_trim_distance(m.distances, m.on_boundary, settings.trim, min_trim),
+        max_normal_angle=settings.max_normal_angle,
     )
-    res = scene.compute_closest_points(o3d.core.Tensor.from_numpy(np.ascontiguousarray(points, np.float32)))
-    tri = res["primitive_ids"].numpy().astype(np.int64)
-    uv = res["primitive_uvs"].numpy().astype(np.float64)
-    bary = np.stack([1.0 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], axis=1)
-    corners = fit_faces[tri]
-    on_template = np.einsum("qk,qkd->qd", bary, current[corners])
-    template_normals = vertex_normals(current, fit_faces)
-    tn = np.einsum("qk,qkd->qd", bary, template_normals[corners])
-    tn /= np.maximum(np.linalg.norm(tn, axis=1, keepdims=True), 1e-20)
-    dist = np.linalg.norm(points - on_template, axis=1)
-    edge = (bary < 1e-4).any(1) & _on_open_boundary(fit_faces, len(current), corners, bary)
-    cos_ok = np.einsum("qd,qd->q", normals, tn) > np.cos(np.radians(settings.max_normal_angle))
-    keep = cos_ok & ~edge
-    keep &= dist <= _trim_distance(dist, edge, settings.trim, min_trim)
     if not keep.any():
         return None
-    idx, w, p, m = corners[keep], bary[keep], points[keep], normals[keep]
-    s, st = _rows(idx, w, len(current), dev, dtype)
-    gamma = settings.point_weight
-    mm = m[:, :, None] * m[:, None, :] + gamma * np.eye(3)
-    blocks = np.zeros((len(current), 9))
-    for k in range(3):
-        contribution = (w[:, k] ** 2)[:, None] * mm.reshape(-1, 9)
-        for c in range(9):
-            blocks[:, c] += np.bincount(idx[:, k], weights=contribution[:, c], minlength=len(current))
-    blocks3 = blocks.reshape(-1, 3, 3)
-    return _ReverseTerm(
-        s=s,
-        st=st,
-        weight=torch.full((len(idx),), beta, dtype=dtype, device=dev),
-        targets=torch.as_tensor(p - origin, dtype=dtype, device=dev),
-        normals=torch.as_tensor(m, dtype=dtype, device=dev),
-        block_diag=torch.as_tensor(beta * blocks3, dtype=dtype, device=dev),
+    corners, bary, target, normal = fit_faces[m.triangles[keep]], m.barycentric[keep], points[keep], normals[keep]
+    # The template's flat triangles lie inside its curved surface (by the sagitta, large for a coarse template):
+    # the scan points are matched to a Phong tessellation through the template's vertices and vertex normals
+    # (Boubekeur and Alexa 2008), ``S X + offset``, or they would inflate a coarse template on convex parts.
+    # Shape factor 1/2: on a sphere the full Phong lift overshoots by as much as the flat triangle falls short.
+    flat = m.points[keep]
+    vn = template.vertex_normals[corners]
+    lift = np.einsum("qkd,qkd->qk", flat[:, None, :] - current[corners], vn)
+    target = target + PHONG_SHAPE * np.einsum("qk,qkd->qd", bary * lift, vn)
+    n_fit = len(current)
+    rows = sp.csr_matrix(
+        (bary.ravel(), (np.repeat(np.arange(len(corners)), 3), corners.ravel())), shape=(len(corners), n_fit)
     )
-
-
-def _on_open_boundary(
-    faces: NDArray[np.int64], n: int, corners: NDArray[np.int64], bary: NDArray[np.float64]
-) -> NDArray[np.bool_]:
-    """``(q,) bool``: the barycentric point lies on an open boundary edge of ``faces``."""
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    keys = np.minimum(edges[:, 0], edges[:, 1]) * n + np.maximum(edges[:, 0], edges[:, 1])
-    uniq, counts = np.unique(keys, return_counts=True)
-    boundary = uniq[counts == 1]
-    out = np.zeros(len(corners), bool)
-    if len(boundary) == 0:
-        return out
-    for k, (a, b) in enumerate(((1, 2), (2, 0), (0, 1))):
-        near = bary[:, k] < 1e-4
-        lo = np.minimum(corners[near, a], corners[near, b])
-        hi = np.maximum(corners[near, a], corners[near, b])
-        pos = np.minimum(np.searchsorted(boundary, lo * n + hi), len(boundary) - 1)
-        out[np.flatnonzero(near)] |= boundary[pos] == lo * n + hi
-    return out
-
-
-def _plane_pull(normals: torch.Tensor, x: torch.Tensor, gamma: float) -> torch.Tensor:
-    """``(gamma I + n n^T) x`` row by row."""
-    return gamma * x + normals * (normals * x).sum(1, keepdim=True)
+    gamma, beta = settings.point_weight, settings.reverse_weight
+    outer = (gamma * np.eye(3) + normal[:, :, None] * normal[:, None, :]).reshape(-1, 9)
+    blocks = np.zeros((n_fit, 9))
+    for k in range(3):
+        contribution = (bary[:, k] ** 2)[:, None] * outer
+        for c in range(9):
+            blocks[:, c] += np.bincount(corners[:, k], weights=contribution[:, c], minlength=n_fit)
+    dev, dtype = t(np.zeros(1)).device, t(np.zeros(1)).dtype
+    return _PullTerm(
+        rows=_torch_csr(rows, dev, dtype),
+        rows_t=_torch_csr(rows.T, dev, dtype),
+        weight=t(np.full((len(corners), 1), beta)),
+        targets=t(target - origin),
+        normals=t(normal),
+        gamma=gamma,
+        blocks=t(beta * blocks.reshape(-1, 3, 3)),
+    )
 
 
 def _solve_step(
     x0: torch.Tensor,
-    *,
-    data: _DataTerm,
-    reverse: _ReverseTerm | None,
-    regulariser: Callable[[torch.Tensor], torch.Tensor],
-    reg_diag: torch.Tensor,
-    reg_rest: torch.Tensor,
-    alpha: float,
-    lam: float,
-    lm: _LandmarkMatrix | None,
+    system: _LevelSystem,
+    rhs_fixed: torch.Tensor | float,
+    data: _PullTerm,
+    reverse: _PullTerm | None,
     settings: RefineSettings,
 ) -> torch.Tensor:
     """One quadratic solve with fixed matches: preconditioned CG warm started at ``x0``."""
-    gamma = settings.point_weight
-    eps = settings.proximal_weight
-    w = data.weight[:, None]
-    use_lm = lm is not None and lam > 0
+    terms = [data] if reverse is None else [data, reverse]
 
     def apply(x: torch.Tensor) -> torch.Tensor:
-        y = w * _plane_pull(data.normals, x, gamma) + eps * x + alpha * regulariser(x)
-        if reverse is not None:
-            sx = torch.sparse.mm(reverse.s, x)
-            y = y + torch.sparse.mm(reverse.st, reverse.weight[:, None] * _plane_pull(reverse.normals, sx, gamma))
-        if use_lm:
-            assert lm is not None
-            y = y + lam * torch.sparse.mm(lm.bt, torch.sparse.mm(lm.b, x))
+        y = torch.sparse.mm(system.matrix, x)
+        for term in terms:
+            y = y + term.apply(x)
         return y
 
-    rhs = w * _plane_pull(data.normals, data.targets, gamma) + eps * x0 + alpha * reg_rest
-    scalar = eps + alpha * reg_diag
-    if reverse is not None:
-        pulled = reverse.weight[:, None] * _plane_pull(reverse.normals, reverse.targets, gamma)
-        rhs = rhs + torch.sparse.mm(reverse.st, pulled)
-    if use_lm:
-        assert lm is not None
-        rhs = rhs + lam * torch.sparse.mm(lm.bt, lm.targets)
-        scalar = scalar + lam * lm.diag
+    rhs = system.eps * x0 + rhs_fixed
+    for term in terms:
+        rhs = rhs + term.rhs()
     eye = torch.eye(3, dtype=x0.dtype, device=x0.device)
-    blocks = scalar[:, None, None] * eye + data.weight[:, None, None] * (
-        gamma * eye + data.normals[:, :, None] * data.normals[:, None, :]
-    )
-    if reverse is not None:
-        blocks = blocks + reverse.block_diag
+    blocks = system.diagonal[:, None, None] * eye
+    for term in terms:
+        blocks = blocks + term.blocks
     inverse = torch.linalg.inv(blocks)
 
     def precondition(r: torch.Tensor) -> torch.Tensor:

@@ -1,8 +1,11 @@
 """Synthetic scans made from a ground-truth mesh, to score a wrap vertex by vertex.
 
 The ground truth is resampled onto another topology (midpoint subdivision,
-then quadric decimation), noise is added along the normals, holes are cut,
-and it is moved by a random rigid transform and scaled.
+then quadric decimation, then a few steps of tangential relaxation on the
+ground truth's surface, so that no triangle is left with three corners on one
+of its edges),
+noise is added along the normals, holes are cut, and it is moved by a random
+rigid transform and scaled.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def make_scan(
     holes: int = 0,
     hole_radius: float = 0.0,
     scale: float = 1.0,
+    relax: int = 1,
     seed: int = 0,
 ) -> SyntheticScan:
     """A resampled, noisy, holed, moved and scaled copy of a triangle mesh.
@@ -65,6 +69,10 @@ def make_scan(
         Number of holes and their radius (ground-truth units), centred on random vertices.
     scale
         Scale of the scan relative to the ground truth (10 for cm to mm).
+    relax
+        Tangential relaxation steps after the decimation. Quadric decimation of a subdivided mesh
+        leaves many zero-area triangles (three corners on one original edge), whose normals are
+        undefined; real scans do not look like that.
     """
     from lifecast.geometry.decimate import decimate_arrays
 
@@ -73,8 +81,10 @@ def make_scan(
     f = np.asarray(faces, np.int64)
     while len(f) < 3 * target_faces:
         v, f = subdivide_midpoint(v, f)
+    dense_v, dense_f = v, f
     dec = decimate_arrays(v, f, target_faces)
     v, f = np.asarray(dec.vertices, np.float64), np.asarray(dec.faces, np.int64)
+    v = relax_on_surface(v, f, dense_v, dense_f, relax)
     if noise > 0:
         v = v + vertex_normals(v, f) * rng.normal(0.0, noise, (len(v), 1))
     if holes > 0:
@@ -93,3 +103,81 @@ def make_scan(
     remap[used] = np.arange(len(used))
     moved = transform.apply(v[used]).astype(np.float32)
     return SyntheticScan(TriMesh(moved, remap[f].astype(np.int32)), transform)
+
+
+def relax_on_surface(
+    vertices: NDArray[np.float64],
+    faces: NDArray[np.int64],
+    surface_vertices: NDArray[np.float64],
+    surface_faces: NDArray[np.int64],
+    iterations: int,
+) -> NDArray[np.float64]:
+    """``(n, 3)``: tangential relaxation, each vertex moved halfway to its neighbours' centroid along its
+    tangent plane and put back on the surface ``surface_vertices``/``surface_faces``, ``iterations`` times.
+
+    Open-boundary vertices stay where they are.
+    """
+    if iterations <= 0 or len(faces) == 0:
+        return vertices
+    import open3d as o3d
+    from scipy.sparse import coo_matrix
+
+    n = len(vertices)
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    key = np.minimum(e[:, 0], e[:, 1]) * n + np.maximum(e[:, 0], e[:, 1])
+    uniq, counts = np.unique(key, return_counts=True)
+    boundary = np.zeros(n, bool)
+    boundary[np.concatenate([uniq[counts == 1] // n, uniq[counts == 1] % n])] = True
+    pairs = np.unique(np.stack([uniq // n, uniq % n], 1), axis=0)
+    both = np.concatenate([pairs, pairs[:, ::-1]])
+    adjacency = coo_matrix((np.ones(len(both)), (both[:, 0], both[:, 1])), shape=(n, n)).tocsr()
+    degree = np.maximum(np.asarray(adjacency.sum(1)).ravel(), 1.0)[:, None]
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(
+        o3d.core.Tensor.from_numpy(np.ascontiguousarray(surface_vertices, np.float32)),
+        o3d.core.Tensor.from_numpy(np.ascontiguousarray(surface_faces, np.uint32)),
+    )
+    v = np.asarray(vertices, np.float64).copy()
+    for _ in range(iterations):
+        normals = vertex_normals(v, faces)
+        step = 0.5 * (adjacency @ v / degree - v)
+        step -= normals * (step * normals).sum(1, keepdims=True)
+        step[boundary] = 0.0
+        query = np.ascontiguousarray(v + step, np.float32)
+        found = scene.compute_closest_points(o3d.core.Tensor.from_numpy(query))
+        tri = found["primitive_ids"].numpy().astype(np.int64)
+        uv = found["primitive_uvs"].numpy().astype(np.float64)
+        bary = np.stack([1.0 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], axis=1)
+        moved = np.einsum("qk,qkd->qd", bary, surface_vertices[surface_faces[tri]])
+        v[~boundary] = moved[~boundary]
+    return v
+
+
+def clicked_landmarks(
+    points: NDArray[np.floating],
+    names: list[str],
+    scan: TriMesh,
+    *,
+    noise: float,
+    seed: int = 7,
+) -> dict[str, NDArray[np.float64]]:
+    """Landmarks as an artist clicks them: ``(k, 3)`` true ``points`` moved by ``noise`` RMS (3D), put on the scan.
+
+    Parameters
+    ----------
+    points
+        ``(k, 3)`` true landmark positions, in the scan's frame and units.
+    names
+        ``k`` landmark names.
+    scan
+        The scan the clicks land on (closest surface point).
+    noise
+        RMS length of the 3D click error, in the scan's units (0: exact points, still put on the scan).
+    """
+    from lifecast.wrap.correspond import ScanSurface
+
+    rng = np.random.default_rng(seed)
+    p = np.asarray(points, np.float64)
+    noisy = p + rng.normal(0.0, noise / np.sqrt(3.0), p.shape) if noise > 0 else p
+    on_scan = ScanSurface(scan.vertices, scan.faces, normal_rings=0).closest(noisy).points
+    return {name: q for name, q in zip(names, on_scan, strict=True)}
