@@ -4,9 +4,10 @@ What it checks: the adapter's calls and logic against a small scripted session:
 node types exist only in their own context (``sublayer`` in ``/stage``,
 ``usdimport`` inside a SOP network) and unknown ones raise ``hou.OperationFailed``
 as Houdini does; ``parm()`` answers ``None`` for a parameter the node type does
-not have, so a wrong parameter name fails; point positions go through the
-object's world transform (row vectors, ``p * M``, as in ``hou``); the severity
-passed to the status bar is recorded.
+not have, so a wrong parameter name fails; a SOP's point positions are in SOP
+space and the object it lives in has a world transform of its own (row vectors,
+``p * M``, as in ``hou``), so SOP space and world space differ for a transformed
+object; the severity passed to the status bar is recorded.
 
 What it cannot check: Houdini itself (cooking, USD composition, the viewer's
 selection states). Nothing here ran inside Houdini.
@@ -15,6 +16,7 @@ selection states). Nothing here ran inside Houdini.
 # ruff: noqa: N802, N818  (the fake mirrors the application's camelCase API and exception names)
 from __future__ import annotations
 
+import math
 import sys
 import types
 from collections.abc import Callable, Sequence
@@ -49,10 +51,13 @@ class Matrix4:
         )
 
     @classmethod
-    def scale_translate(cls, scale: float, translate: Sequence[float]) -> Matrix4:
+    def scale_rotate_translate(cls, scale: float, rotate_x: float, translate: Sequence[float]) -> Matrix4:
+        """Scale, then rotate ``rotate_x`` degrees about X, then translate (Houdini's default SRT order)."""
+        c, s = math.cos(math.radians(rotate_x)), math.sin(math.radians(rotate_x))
+        rotation = [[1.0, 0.0, 0.0], [0.0, c, s], [0.0, -s, c]]  # row-vector form: p * R
         m = cls()
         for i in range(3):
-            m.rows[i][i] = scale
+            m.rows[i][:3] = [scale * r for r in rotation[i]]
         m.rows[3][:3] = [float(t) for t in translate]
         return m
 
@@ -325,13 +330,17 @@ class FakeHou:
         positions: Sequence[Sequence[float]],
         scale: float = 1.0,
         translate: Sequence[float] = (0, 0, 0),
+        rotate_x: float = 0.0,
     ) -> SopNode:
-        """``/obj/<obj_name>`` (a geo object with that transform) holding a SOP ``scan`` with these points."""
+        """``/obj/<obj_name>`` (a geo object with that transform) holding a SOP ``scan`` with these points.
+
+        The points are the SOP's (SOP space); the object's transform places them in the world.
+        """
         obj = self.session.root.children["obj"]
         assert isinstance(obj, OpNode)
         geo = obj.createNode("geo", obj_name)
         assert isinstance(geo, ObjNode)
-        geo.transform = Matrix4.scale_translate(scale, translate)
+        geo.transform = Matrix4.scale_rotate_translate(scale, rotate_x, translate)
         sop = geo.createNode("null", "scan")
         assert isinstance(sop, SopNode)
         sop.geo = Geometry(positions)

@@ -4,8 +4,11 @@ What it checks: that the adapter calls real commands with real flags (every
 ``maya.cmds`` command rejects a flag its types-maya stub does not list; the plug-in
 command ``mayaUSDImport`` exists only after ``loadPlugin("mayaUsdPlugin")`` and takes
 the long flags of maya-usd's ``baseImportCommand.cpp``), and that the adapter's own
-logic (vertex parsing, world positions, choosing the imported root, docking the panel
-into a workspace control's Qt widget) is right against a small scripted scene.
+logic (vertex parsing, object-space positions, choosing the imported root, docking the
+panel into a workspace control's Qt widget) is right against a small scripted scene.
+A mesh's transform (scale, rotation about X, translation) moves its world positions
+and leaves its local (object-space) ones alone, as in Maya, so an adapter that asks
+for the wrong space gets different numbers.
 
 What it cannot check: Maya itself. Command results are modelled on Maya's documented
 behaviour (``filterExpand`` answers ``None`` for an empty match, ``mayaUSDImport``
@@ -15,6 +18,7 @@ returns the full DAG paths it created), but nothing here ran inside Maya.
 # ruff: noqa: N802  (the fake mirrors the application's camelCase API and exception names)
 from __future__ import annotations
 
+import math
 import re
 import sys
 import types
@@ -85,16 +89,21 @@ def stub_flags(command: str) -> frozenset[str]:
 
 @dataclass
 class FakeMesh:
-    """A polygon mesh transform: local points, then ``world = local * scale + translate``."""
+    """A polygon mesh under its transform: object-space (local) points and the transform that places them.
+
+    Maya's transform order: scale, then rotate (about X, ``rotate_x`` degrees), then translate.
+    """
 
     points: list[tuple[float, float, float]]
     translate: tuple[float, float, float] = (0.0, 0.0, 0.0)
     scale: float = 1.0
+    rotate_x: float = 0.0
 
     def world(self, index: int) -> tuple[float, float, float]:
-        x, y, z = self.points[index]
+        x, y, z = (c * self.scale for c in self.points[index])
+        c, s = math.cos(math.radians(self.rotate_x)), math.sin(math.radians(self.rotate_x))
         tx, ty, tz = self.translate
-        return (x * self.scale + tx, y * self.scale + ty, z * self.scale + tz)
+        return (x + tx, y * c - z * s + ty, y * s + z * c + tz)
 
 
 @dataclass
@@ -256,6 +265,8 @@ class FakeMaya:
         return self.meshes[match["mesh"]], int(match["a"])
 
     def _pointPosition(self, component: str, world: bool = False, local: bool = False, **_: Any) -> list[float]:
+        """World space unless ``local`` (Maya's default is world); local is the mesh's object space."""
+        assert not (world and local), "the fake does not know what Maya answers to both world and local"
         mesh, index = self._mesh_of(component)
         return list(mesh.points[index] if local else mesh.world(index))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,14 @@ from lifecast_panel.host import (  # isort: skip
     capabilities_of,
 )
 
-__all__ = ["HEAD", "PROP", "HostContract", "HostHarness", "write_tiny_asset"]
+__all__ = ["HEAD", "PROP", "HostContract", "HostHarness", "head_world", "write_tiny_asset"]
 
-#: The two meshes every harness puts in its scene: local points, uniform scale, translation.
+#: The two meshes every harness puts in its scene: their own (scan-file) points, and the transform that
+#: places ``head`` in the scene: uniform scale, then a rotation about X (a Z-up scan stood up in a Y-up
+#: scene), then a translation. Landmark positions are the own points, never the transformed ones.
 HEAD = [(0.1 * i, 0.2 * i, -0.1 * i) for i in range(12)]
 PROP = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 1.0)]
-HEAD_SCALE, HEAD_TRANSLATE = 2.0, (1.0, 2.0, 3.0)
+HEAD_SCALE, HEAD_ROTATE_X, HEAD_TRANSLATE = 2.0, -90.0, (1.0, 2.0, 3.0)
 
 TINY_ASSET = """#usda 1.0
 (
@@ -76,17 +79,20 @@ def write_tiny_asset(folder: Path) -> Path:
 
 
 def head_world(index: int) -> tuple[float, float, float]:
-    x, y, z = HEAD[index]
+    """Where the scene shows ``HEAD[index]`` (world space): what a landmark position must *not* be."""
+    x, y, z = (c * HEAD_SCALE for c in HEAD[index])
+    c, s = math.cos(math.radians(HEAD_ROTATE_X)), math.sin(math.radians(HEAD_ROTATE_X))
     tx, ty, tz = HEAD_TRANSLATE
-    return (x * HEAD_SCALE + tx, y * HEAD_SCALE + ty, z * HEAD_SCALE + tz)
+    return (x + tx, y * c - z * s + ty, y * s + z * c + tz)
 
 
 class HostHarness(abc.ABC):
     """A host adapter in its (real or fake) application, with the scene the contract needs.
 
     ``capabilities`` are the capability interfaces the host declares it implements.
-    The scene holds ``head`` (:data:`HEAD` under scale :data:`HEAD_SCALE` and
-    translation :data:`HEAD_TRANSLATE`) and ``prop`` (:data:`PROP`).
+    The scene holds ``head`` (:data:`HEAD` under scale :data:`HEAD_SCALE`, rotation
+    :data:`HEAD_ROTATE_X` about X and translation :data:`HEAD_TRANSLATE`) and ``prop``
+    (:data:`PROP`, untransformed).
     """
 
     capabilities: frozenset[str] = frozenset()
@@ -111,6 +117,10 @@ class HostHarness(abc.ABC):
         return mesh
 
     def expected_main_window(self) -> QWidget | None:
+        return None
+
+    def world_position(self, mesh: str, index: int) -> tuple[float, float, float] | None:
+        """Where the application itself puts point ``index`` of ``mesh`` in world space (``None``: no scene)."""
         return None
 
 
@@ -168,7 +178,8 @@ class HostContract:
         harness.select()
         assert host.selected_points() is None
 
-    def test_selected_points_are_one_mesh_in_world_space(self, harness: HostHarness) -> None:
+    def test_selected_points_are_one_mesh_in_scan_file_coordinates(self, harness: HostHarness) -> None:
+        """Positions are the mesh's own coordinates (the scan file's), not where its transform puts them."""
         host = harness.host()
         if not isinstance(host, PointSelection):
             pytest.skip(f"{host.name} declares no point selection")
@@ -177,8 +188,18 @@ class HostContract:
         assert points is not None and points.mesh == harness.mesh_name("head")
         assert points.indices == (2, 3, 5) and len(points.positions) == len(points.indices)
         for index, position in zip(points.indices, points.positions, strict=True):
-            assert position == pytest.approx(head_world(index))
+            assert position == pytest.approx(HEAD[index])
+            assert position != pytest.approx(head_world(index))  # the transform is not applied
         assert points.mesh_vertex_count in (None, len(HEAD))
+
+    def test_the_scene_transforms_the_head_so_the_spaces_differ(self, harness: HostHarness) -> None:
+        """The harness's application really places ``head`` by a transform (else the test above proves nothing)."""
+        for index in (2, 5, 11):
+            world = harness.world_position("head", index)
+            if world is None:
+                pytest.skip(f"{harness.host().name} has no scene of its own")
+            assert world == pytest.approx(head_world(index)) and world != pytest.approx(HEAD[index])
+        assert harness.world_position("prop", 1) == pytest.approx(PROP[1])
 
     def test_points_on_two_meshes_are_refused(self, harness: HostHarness) -> None:
         host = harness.host()
@@ -199,10 +220,10 @@ class HostContract:
             harness.select(("head", [7]))
             placed = c.assign_landmark()
             assert placed is not None and (placed.name, placed.vertex) == ("nose_tip", 7)
-            assert placed.position == pytest.approx(head_world(7)) and c.landmarks.current == "chin"
+            assert placed.position == pytest.approx(HEAD[7]) and c.landmarks.current == "chin"
             job = c.run_step("wrap")
             data: dict[str, Any] = json.loads(Path(job["landmarks"]).read_text())
-            assert data == {"nose_tip": {"vertex": 7, "position": pytest.approx(list(head_world(7)))}}
+            assert data == {"nose_tip": {"vertex": 7, "position": pytest.approx(list(HEAD[7]))}}
             worker.exit(0)
         else:
             assert c.assign_landmark() is None and harness.messages()[-1][0] == "warning"

@@ -15,9 +15,9 @@ from typing import ClassVar
 import pytest
 from PySide6.QtWidgets import QMainWindow, QWidget
 
-from tests.hosts.fake_hou import FakeHou, SopNode
+from tests.hosts.fake_hou import FakeHou, ObjNode, SopNode
 from tests.hosts.fake_maya import FakeMaya, FakeMesh
-from tests.hosts.host_contract import HEAD, HEAD_SCALE, HEAD_TRANSLATE, PROP, HostHarness, head_world
+from tests.hosts.host_contract import HEAD, HEAD_ROTATE_X, HEAD_SCALE, HEAD_TRANSLATE, PROP, HostHarness
 from tests.hosts.panel_fakes import FakeHost
 
 from lifecast_panel.host import Host, SelectedPoints  # isort: skip
@@ -55,7 +55,8 @@ class FakeHarness(HostHarness):
             return
         mesh, indices = groups[0]
         chosen = tuple(sorted(indices))
-        self._host.selection = SelectedPoints(mesh, chosen, tuple(head_world(i) for i in chosen), len(HEAD))
+        points = {"head": HEAD, "prop": PROP}[mesh]
+        self._host.selection = SelectedPoints(mesh, chosen, tuple(points[i] for i in chosen), len(points))
 
 
 class StandaloneHarness(HostHarness):
@@ -75,7 +76,7 @@ class MayaHarness(HostHarness):
     def __init__(self, monkeypatch: pytest.MonkeyPatch, main_window: QMainWindow) -> None:
         pytest.importorskip("pxr", reason="the fake mayaUSDImport reads the asset with usd-core")
         self.maya = FakeMaya(main_window)
-        self.maya.meshes["head"] = FakeMesh(list(HEAD), HEAD_TRANSLATE, HEAD_SCALE)
+        self.maya.meshes["head"] = FakeMesh(list(HEAD), HEAD_TRANSLATE, HEAD_SCALE, HEAD_ROTATE_X)
         self.maya.meshes["prop"] = FakeMesh(list(PROP))
         self.maya.install(monkeypatch.setitem)
         fresh_import(monkeypatch, "lifecast_maya")
@@ -98,6 +99,12 @@ class MayaHarness(HostHarness):
     def expected_main_window(self) -> QWidget | None:
         return self.maya.main_window
 
+    def world_position(self, mesh: str, index: int) -> tuple[float, float, float] | None:
+        from maya import cmds
+
+        x, y, z = cmds.pointPosition(f"{mesh}.vtx[{index}]")  # no flag: Maya answers world space
+        return (x, y, z)
+
 
 class HoudiniHarness(HostHarness):
     capabilities = frozenset({"UsdImporter", "PointSelection"})
@@ -111,7 +118,7 @@ class HoudiniHarness(HostHarness):
     def __init__(self, monkeypatch: pytest.MonkeyPatch, main_window: QMainWindow, with_stage: bool = True) -> None:
         self.hou = FakeHou(main_window, with_stage=with_stage)
         self.sops: dict[str, SopNode] = {
-            "head": self.hou.add_mesh("head", HEAD, HEAD_SCALE, HEAD_TRANSLATE),
+            "head": self.hou.add_mesh("head", HEAD, HEAD_SCALE, HEAD_TRANSLATE, HEAD_ROTATE_X),
             "prop": self.hou.add_mesh("prop", PROP),
         }
         self.hou.install(monkeypatch.setitem)
@@ -137,6 +144,14 @@ class HoudiniHarness(HostHarness):
 
     def expected_main_window(self) -> QWidget | None:
         return self.hou.session.main_window
+
+    def world_position(self, mesh: str, index: int) -> tuple[float, float, float] | None:
+        sop = self.sops[mesh]
+        obj = sop.parent()
+        geometry = sop.geometry()
+        assert isinstance(obj, ObjNode) and geometry is not None
+        p = geometry.points()[index].position() * obj.worldTransform()
+        return (p[0], p[1], p[2])
 
 
 def make_harness(kind: str, monkeypatch: pytest.MonkeyPatch, main_window: QMainWindow) -> HostHarness:

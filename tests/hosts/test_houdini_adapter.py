@@ -27,7 +27,7 @@ add_plugin_paths()
 from PySide6.QtWidgets import QMainWindow  # noqa: E402
 
 from tests.hosts.fake_hou import LopNode, Selection  # noqa: E402
-from tests.hosts.host_contract import write_tiny_asset  # noqa: E402
+from tests.hosts.host_contract import HEAD, write_tiny_asset  # noqa: E402
 from tests.hosts.host_harnesses import HoudiniHarness  # noqa: E402
 
 HOUDINI = PLUGINS / "houdini"
@@ -78,6 +78,8 @@ def test_points_of_the_selected_sop_when_the_viewer_has_no_selection(
     points = h.host().selected_points()  # type: ignore[attr-defined]
     assert points is not None and points.mesh == "/obj/head/scan" and points.indices == (1, 4)
     assert points.mesh_vertex_count == 12
+    # SOP space, as the scan file has them: the transform of /obj/head is not applied
+    assert [list(xyz) for xyz in points.positions] == [pytest.approx(HEAD[i]) for i in (1, 4)]
 
 
 def _expand(value: str, variables: dict[str, str]) -> str:

@@ -26,7 +26,7 @@ import shiboken6  # noqa: E402
 from PySide6.QtWidgets import QMainWindow  # noqa: E402
 
 from tests.hosts.fake_maya import FakeControl, FakeMaya  # noqa: E402
-from tests.hosts.host_contract import write_tiny_asset  # noqa: E402
+from tests.hosts.host_contract import HEAD, write_tiny_asset  # noqa: E402
 from tests.hosts.host_harnesses import MayaHarness, fresh_import  # noqa: E402
 
 REPO = PLUGINS.parent
@@ -60,6 +60,17 @@ def test_import_loads_maya_usd_once_and_returns_the_asset_root(maya: FakeMaya, t
     assert len(maya.called("loadPlugin")) == 1 and len(maya.called("pluginInfo")) == 2
     (_, flags), _ = maya.called("mayaUSDImport")
     assert flags == {"file": asset.as_posix(), "primPath": "/", "readAnimData": False}
+
+
+def test_vertex_positions_are_asked_for_in_object_space(maya: FakeMaya) -> None:
+    from lifecast_maya.host import MayaHost
+
+    maya.select_vertices(("head", [3, 4, 9]))
+    points = MayaHost().selected_points()
+    assert points is not None and points.indices == (3, 4, 9) and points.mesh_vertex_count == len(HEAD)
+    assert [flags for _, flags in maya.called("pointPosition")] == [{"local": True}] * 3
+    assert [list(xyz) for xyz in points.positions] == [pytest.approx(HEAD[i]) for i in (3, 4, 9)]
+    assert maya.meshes["head"].world(3) != pytest.approx(HEAD[3])  # the fake's head is transformed
 
 
 def test_show_docks_the_panel_in_a_retained_workspace_control(maya: FakeMaya) -> None:

@@ -16,7 +16,7 @@ from lifecast_panel.host import Host, PointSelection, UsdImporter
 from lifecast_panel.landmarks import Landmark, LandmarkSet, read_landmarks_json, write_landmarks_json
 from lifecast_panel.models import EXIT_OK, RunModel
 from lifecast_panel.protocol import WorkerEvent
-from lifecast_panel.steps import STEPS, Step, job_value, param_defaults, step_named
+from lifecast_panel.steps import STEPS, Param, Step, job_value, param_applies, param_defaults, step_named
 
 __all__ = ["LANDMARKS_FILE", "PanelController", "WorkerListener", "WorkerRunner"]
 
@@ -72,12 +72,23 @@ class PanelController:
         self.template_info: dict[str, Any] | None = None  # the ``template`` job's answer for the current template
         self._queue: deque[tuple[str, dict[str, Any]]] = deque()
         self._listeners: list[Callable[[str], None]] = []
+        self._param_listeners: list[Callable[[str, Any], None]] = []
 
     # ------------------------------------------------------------------ observers
 
     def subscribe(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(what)`` when something changes: ``state``, ``run`` or ``finished``."""
         self._listeners.append(callback)
+
+    def subscribe_params(self, callback: Callable[[str, Any], None]) -> None:
+        """Call ``callback(name, value)`` whenever :meth:`set_param` sets a parameter, whoever called it.
+
+        The panel's form listens here so that a value set from a script (a pipeline
+        TD's) shows in its editor at once. A listener that writes back through
+        :meth:`set_param` must not do so for the value it was just given (the form
+        sets its editors with their signals blocked).
+        """
+        self._param_listeners.append(callback)
 
     def _notify(self, what: str) -> None:
         for callback in list(self._listeners):
@@ -102,6 +113,7 @@ class PanelController:
         self._notify("state")
 
     def set_param(self, name: str, value: Any) -> None:
+        """Set a parameter (from the form or a script); an open form shows the new value."""
         if name not in self.params:
             raise KeyError(f"unknown parameter {name!r}")
         if name == "template" and str(value).strip() != str(self.params[name]).strip():
@@ -109,7 +121,20 @@ class PanelController:
             self.landmarks.forget_names()
             self.results.get(WRAP_STEP, {}).pop("template", None)
         self.params[name] = value
+        for callback in list(self._param_listeners):
+            callback(name, value)
         self._notify("state")
+
+    def param_applies(self, name: str) -> bool:
+        """Whether parameter ``name`` is used with the current template (or without one); see :class:`Param`."""
+        return param_applies(self._param(name), self.template())
+
+    def _param(self, name: str) -> Param:
+        for step in STEPS:
+            for p in step.params:
+                if p.name == name:
+                    return p
+        raise KeyError(f"unknown parameter {name!r}")
 
     def select_step(self, name: str) -> None:
         self.current_step = step_named(name).name
@@ -236,9 +261,11 @@ class PanelController:
             return job
         job = {"command": "process", "scan": str(self.scan), "out": str(self.out_dir)}
         # Every step sends every parameter, so the stages it runs share the cache with the later steps.
+        # A parameter the current mode does not use goes as its default (an optional one is left out).
+        template = self.template()
         for s in STEPS:
             for p in s.params:
-                value = job_value(p, self.params[p.name])
+                value = job_value(p, self.params[p.name] if param_applies(p, template) else p.default)
                 if value is not None or not p.optional:
                     job[p.job_key] = value
         if self.template() and self.landmarks.placed:

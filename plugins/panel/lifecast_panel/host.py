@@ -27,13 +27,16 @@ MessageLevel = Literal["info", "warning", "error"]
 
 @dataclass(frozen=True)
 class SelectedPoints:
-    """Points an artist selected on a mesh, in the DCC's world space.
+    """Points an artist selected on a mesh, in the mesh's own coordinates.
 
     ``mesh`` names the object; ``indices`` are its point (vertex) numbers and
-    ``positions`` their world positions, in the scene's linear unit: ``(k,)`` and
-    ``(k, 3)``. ``mesh_vertex_count`` is how many points the whole mesh has (``None``
-    when the host cannot tell), so the panel can warn when the mesh in the scene is
-    not the scan as lifecast reads it and vertex numbers would not match.
+    ``positions`` their positions in the mesh's object space (Maya), SOP space
+    (Houdini) or local coordinates (Blender), never world space: ``(k,)`` and
+    ``(k, 3)``. For a scan imported unchanged these are the scan file's vertex
+    coordinates, whatever transform places the object in the scene, which is what the
+    core reads for points. ``mesh_vertex_count`` is how many points the whole mesh has
+    (``None`` when the host cannot tell), so the panel can warn when the mesh in the
+    scene is not the scan as lifecast reads it and vertex numbers would not match.
     """
 
     mesh: str

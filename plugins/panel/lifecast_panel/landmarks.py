@@ -9,7 +9,10 @@ as the scan landmarks JSON the core reads (``lifecast.wrap``)::
 
 ``vertex`` is the index of the vertex in the mesh as the DCC holds it, which is the
 scan file's vertex order when the scan was imported unchanged; the core uses it and
-ignores ``position`` (where the DCC showed the point, world space, scene units).
+ignores ``position``. ``position`` is informational and, in every host, in scan-file
+coordinates: the vertex's coordinates in the mesh's own space (Maya object space,
+Houdini SOP space, Blender local coordinates), not world space, so the object's
+transform in the scene (an up-axis fix, a scale) does not enter it.
 """
 
 from __future__ import annotations

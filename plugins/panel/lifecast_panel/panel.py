@@ -106,6 +106,7 @@ class LifecastPanel(QWidget):
         self._form: ParamForm | None = None
         self._form_step = ""
         controller.subscribe(self._changed)
+        controller.subscribe_params(self._param_set)
         self.steps.setCurrentRow(0)
         self._changed("state")
 
@@ -138,6 +139,11 @@ class LifecastPanel(QWidget):
 
     # ------------------------------------------------------------------ drawing
 
+    def _param_set(self, name: str, value: object) -> None:
+        """A parameter was set (by the form or a script): the open form shows the model's value."""
+        if self._form is not None:
+            self._form.show_value(name, value)
+
     def _changed(self, what: str) -> None:
         c = self.controller
         step = c.step()
@@ -149,6 +155,8 @@ class LifecastPanel(QWidget):
             self._form_step = step.name
             self.steps.setCurrentRow([s.name for s in STEPS].index(step.name))
             self.step_title.setText(f"<b>{step.title}</b>")
+        if self._form is not None and what == "state":
+            self._form.show_mode()  # a template picked or cleared changes which parameters apply
         if c.scan is not None and self.scan_edit.text() != str(c.scan):
             self.scan_edit.setText(str(c.scan))
         if c.out_dir is not None and self.out_edit.text() != str(c.out_dir):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BUILTIN_TEMPLATES", "STEPS", "Param", "Step", "param_defaults", "step_named"]
+__all__ = ["BUILTIN_TEMPLATES", "STEPS", "Param", "Step", "job_value", "param_applies", "param_defaults", "step_named"]
 
 #: Templates the core ships (``lifecast process --template``); a path to a template mesh works too.
 BUILTIN_TEMPLATES = ("anny-head", "anny-body")
@@ -20,6 +20,12 @@ class Param:
     separated). ``job_key`` is the key of the worker job it sets (a :class:`ProcessOptions`
     field). An ``optional`` parameter is left out of the job while it is empty, so a job
     without it runs exactly as before the option existed.
+
+    ``only_with_template`` says in which mode of the pipeline the parameter is used:
+    ``True`` only when a template is wrapped, ``False`` only when the scan is decimated
+    (no template), ``None`` always. In the other mode the panel greys its editor out
+    (``inactive_note`` becomes its tooltip) and the job gets the parameter's default
+    instead of its value, so a value that does not apply never reaches the worker.
     """
 
     name: str
@@ -32,6 +38,8 @@ class Param:
     maximum: float | None = None
     tooltip: str = ""
     optional: bool = False
+    only_with_template: bool | None = None
+    inactive_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,19 @@ STEPS: tuple[Step, ...] = (
                 "template_landmarks",
                 tooltip="The template's markup JSON (landmarks and region masks); built-in templates carry their own.",
                 optional=True,
+                only_with_template=True,
+                inactive_note="Only used when wrapping a template: pick a template first.",
             ),
-            Param("lods", "Triangles per LOD", "int_list", (100_000, 25_000, 5_000), "lods"),
+            Param(
+                "lods",
+                "Triangles per LOD",
+                "int_list",
+                (100_000, 25_000, 5_000),
+                "lods",
+                tooltip="Triangle counts of the decimated LODs, most detailed first.",
+                only_with_template=False,
+                inactive_note="Ignored when wrapping a template: the wrap makes one LOD on the template's topology.",
+            ),
         ),
         stop_after_template="wrap",
     ),
@@ -104,8 +123,26 @@ STEPS: tuple[Step, ...] = (
         "UV",
         "uv",
         (
-            Param("udims", "UDIM tiles", "int", 1, "udims", minimum=1, maximum=100),
-            Param("keep_uvs", "Keep the scan's UVs", "bool", False, "keep_uvs"),
+            Param(
+                "udims",
+                "UDIM tiles",
+                "int",
+                1,
+                "udims",
+                minimum=1,
+                maximum=100,
+                only_with_template=False,
+                inactive_note="Ignored when wrapping a template: the template's own UV layout is kept.",
+            ),
+            Param(
+                "keep_uvs",
+                "Keep the scan's UVs",
+                "bool",
+                False,
+                "keep_uvs",
+                only_with_template=False,
+                inactive_note="Ignored when wrapping a template: the template's UVs are kept.",
+            ),
         ),
     ),
     Step(
@@ -143,6 +180,13 @@ def step_named(name: str) -> Step:
 def param_defaults() -> dict[str, Any]:
     """Every parameter's default, by parameter name."""
     return {p.name: p.default for s in STEPS for p in s.params}
+
+
+def param_applies(param: Param, template: str) -> bool:
+    """Whether ``param`` is used in the mode ``template`` picks (``""``: decimate, anything else: wrap)."""
+    if param.only_with_template is None:
+        return True
+    return param.only_with_template == bool(str(template).strip())
 
 
 def job_value(param: Param, value: Any) -> Any:

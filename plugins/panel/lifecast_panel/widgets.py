@@ -39,20 +39,31 @@ __all__ = ["ErrorBanner", "LandmarkPicker", "LogView", "ParamForm", "ResultView"
 
 
 class ParamForm(QWidget):
-    """Editors for one step's parameters, filled from and written to the controller."""
+    """Editors for one step's parameters, filled from and written to the controller.
+
+    It follows the controller both ways: an edit calls ``controller.set_param``, and
+    :meth:`show_value` (called for every ``set_param``, whoever made it) puts the
+    model's value back into the editor with the editor's signals blocked, so a value
+    set from a script shows at once and never echoes back as a second edit.
+    :meth:`show_mode` greys out the editors of parameters the current mode (wrap a
+    template or decimate) does not use.
+    """
 
     def __init__(self, controller: PanelController, step: Step, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.editors: dict[str, QWidget] = {}
-        layout = QFormLayout(self)
+        self.params: dict[str, Param] = {}
+        self._layout = QFormLayout(self)
         for param in step.params:
             editor = self._editor(param, controller.params[param.name])
             editor.setToolTip(param.tooltip or param.job_key)
             self.editors[param.name] = editor
-            layout.addRow(param.label, editor)
+            self.params[param.name] = param
+            self._layout.addRow(param.label, editor)
         if not step.params:
-            layout.addRow(QLabel("No parameters."))
+            self._layout.addRow(QLabel("No parameters."))
+        self.show_mode()
 
     def _editor(self, p: Param, value: Any) -> QWidget:
         set_param = self.controller.set_param
@@ -76,10 +87,10 @@ class ParamForm(QWidget):
         if p.kind == "choice":
             combo = QComboBox()
             combo.addItems(list(p.choices))
-            combo.setCurrentText(str(value))
+            _show_choice(combo, str(value))
             combo.currentTextChanged.connect(lambda v, n=p.name: set_param(n, v))
             return combo
-        text = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+        text = _as_text(value)
         if p.kind == "text" and p.choices:
             # Suggestions (the built-in templates) and free text (a template file) in one editable box.
             suggest = QComboBox()
@@ -91,6 +102,67 @@ class ParamForm(QWidget):
         edit = QLineEdit(text)
         edit.editingFinished.connect(lambda e=edit, n=p.name: set_param(n, e.text()))
         return edit
+
+    def show_value(self, name: str, value: Any) -> None:
+        """Show the model's ``value`` of ``name`` in its editor (no-op for a parameter of another step).
+
+        Only an editor that shows something else is touched, and with its signals
+        blocked: the controller is not called back, and an editor the user is typing
+        in keeps its cursor when the value is the one typed.
+        """
+        editor = self.editors.get(name)
+        if editor is None:
+            return
+        was_blocked = editor.blockSignals(True)
+        try:
+            if isinstance(editor, QCheckBox):
+                if editor.isChecked() != bool(value):
+                    editor.setChecked(bool(value))
+            elif isinstance(editor, QSpinBox):
+                if editor.value() != int(value):
+                    editor.setValue(int(value))
+            elif isinstance(editor, QDoubleSpinBox):
+                if editor.value() != float(value):
+                    editor.setValue(float(value))
+            elif isinstance(editor, QComboBox) and not editor.isEditable():
+                _show_choice(editor, str(value))
+            elif isinstance(editor, QComboBox):
+                if editor.currentText() != _as_text(value):
+                    editor.setCurrentText(_as_text(value))
+            elif isinstance(editor, QLineEdit) and editor.text() != _as_text(value):
+                editor.setText(_as_text(value))
+        except (TypeError, ValueError):
+            pass  # a value its editor cannot hold (udims="many"): the job reports it when it runs
+        finally:
+            editor.blockSignals(was_blocked)
+
+    def show_mode(self) -> None:
+        """Enable the editors the current mode uses; grey out the others, their tooltip saying why."""
+        for name, editor in self.editors.items():
+            param = self.params[name]
+            if param.only_with_template is None:
+                continue
+            applies = self.controller.param_applies(name)
+            editor.setEnabled(applies)
+            label = self._layout.labelForField(editor)
+            if label is not None:
+                label.setEnabled(applies)
+            usual = param.tooltip or param.job_key
+            editor.setToolTip(usual if applies else f"{param.inactive_note}\n\n{usual}")
+
+
+def _as_text(value: Any) -> str:
+    """A value as a text editor shows it: lists comma separated."""
+    return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def _show_choice(combo: QComboBox, text: str) -> None:
+    """Make ``text`` the combo's current item, adding it when it is not a choice (so the model is what is shown)."""
+    if combo.currentText() == text:
+        return
+    if combo.findText(text) < 0:
+        combo.addItem(text)
+    combo.setCurrentIndex(combo.findText(text))
 
 
 class StageProgressList(QWidget):

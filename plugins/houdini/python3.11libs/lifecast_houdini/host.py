@@ -74,10 +74,12 @@ class HoudiniHost(Host, UsdImporter, PointSelection):
         return reader.path()
 
     def selected_points(self) -> SelectedPoints | None:
-        """The points selected in the Scene Viewer (else on the selected SOP), in world space.
+        """The points selected in the Scene Viewer (else on the selected SOP), positions in SOP space.
 
-        ``None`` when no point is selected, or when points of more than one SOP are
-        (a warning says so).
+        SOP space is the geometry's own coordinates, as a File SOP read them from the
+        scan: the transform of the object the SOP lives in is not applied (it is where
+        the scan sits in the scene, not the scan). ``None`` when no point is selected,
+        or when points of more than one SOP are (a warning says so).
         """
         picks = _viewer_points() or _node_points()
         if not picks:
@@ -86,12 +88,9 @@ class HoudiniHost(Host, UsdImporter, PointSelection):
             self.report(f"select points on one mesh, not on {', '.join(n.path() for n, _ in picks)}", "warning")
             return None
         node, points = picks[0]
-        to_world = _object_transform(node)
         indices, positions = [], []
         for point in sorted(points, key=lambda p: p.number()):
             position = point.position()
-            if to_world is not None:
-                position = position * to_world
             indices.append(point.number())
             positions.append((float(position[0]), float(position[1]), float(position[2])))
         geometry = node.geometry()
@@ -137,11 +136,3 @@ def _node_points() -> list[tuple[hou.SopNode, tuple[hou.Point, ...]]]:
             if points:
                 picks.append((node, points))
     return picks
-
-
-def _object_transform(node: hou.Node) -> hou.Matrix4 | None:
-    """The world transform of the object a SOP lives in (``None`` outside an object, e.g. in a LOP's SOP net)."""
-    parent = node.parent()
-    while parent is not None and not isinstance(parent, hou.ObjNode):
-        parent = parent.parent()
-    return parent.worldTransform() if parent is not None else None

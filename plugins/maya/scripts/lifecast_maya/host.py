@@ -72,10 +72,13 @@ class MayaHost(Host, UsdImporter, PointSelection):
         return min(nodes, key=lambda n: (n.count("|"), n))
 
     def selected_points(self) -> SelectedPoints | None:
-        """The selected vertices of one polygon mesh, positions in world space (scene units).
+        """The selected vertices of one polygon mesh, positions in the mesh's object space.
 
-        ``None`` when no vertex is selected, or when the vertices are on more than one mesh
-        (a warning says so).
+        Object space (``pointPosition(local=True)``, in the scene's linear unit) is the
+        scan file's own coordinates when the scan was imported unchanged: moving, scaling
+        or rotating its transform (an up-axis fix, say) does not change it. ``None`` when
+        no vertex is selected, or when the vertices are on more than one mesh (a warning
+        says so).
         """
         components = cmds.filterExpand(selectionMask=POLYGON_VERTICES, expand=True) or []
         by_mesh: dict[str, list[int]] = {}
@@ -92,7 +95,7 @@ class MayaHost(Host, UsdImporter, PointSelection):
         indices = sorted(set(indices))
         positions = []
         for index in indices:
-            x, y, z = cmds.pointPosition(f"{mesh}.vtx[{index}]", world=True)
+            x, y, z = cmds.pointPosition(f"{mesh}.vtx[{index}]", local=True)
             positions.append((float(x), float(y), float(z)))
         count = cmds.polyEvaluate(mesh, vertex=True)
         return SelectedPoints(mesh, tuple(indices), tuple(positions), int(count) if isinstance(count, int) else None)
