@@ -105,37 +105,60 @@ def test_the_wrap_takes_the_place_of_lod(run: tuple[Path, Path, subprocess.Compl
     assert all(parse_event(line) is not None for line in proc.stdout.splitlines() if line.strip()), "stdout is events"
     wrap_end = next(e for e in events if e.type == "stage_end" and e.data["stage"] == "wrap")
     assert wrap_end.data["summary"]["template"] == "anny-head" and wrap_end.data["summary"]["confidence"] == "high"
+    assert wrap_end.data["summary"]["polygons"] == 4542 and wrap_end.data["summary"]["faces"] == 9084
+
+
+def _asset_mesh_of(asset: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The one mesh of an asset: ``(n, 3)`` points, ``(p,)`` face vertex counts, ``(c,)`` face vertex indices and
+    ``(c, 2)`` ``st`` per face corner."""
+    from pxr import Usd, UsdGeom
+
+    stage = Usd.Stage.Open(str(asset))
+    meshes = [UsdGeom.Mesh(p) for p in stage.Traverse() if p.IsA(UsdGeom.Mesh)]
+    assert len(meshes) == 1, "one LOD"
+    mesh = meshes[0]
+    st = UsdGeom.PrimvarsAPI(mesh.GetPrim()).GetPrimvar("st")
+    assert st.GetInterpolation() == UsdGeom.Tokens.faceVarying and st.IsIndexed()
+    return (
+        np.asarray(mesh.GetPointsAttr().Get()),
+        np.asarray(mesh.GetFaceVertexCountsAttr().Get()),
+        np.asarray(mesh.GetFaceVertexIndicesAttr().Get()),
+        np.asarray(st.ComputeFlattened()),
+    )
+
+
+def _assert_template_polygons(asset: Path, head: Template) -> None:
+    """The asset's mesh has the template's polygons, vertex order and UVs per face corner."""
+    points, counts, corners, st = _asset_mesh_of(asset)
+    assert len(points) == len(head.vertices) == 4570
+    polygons = head.polygons
+    np.testing.assert_array_equal(counts, np.diff(polygons.polygon_starts))
+    assert (counts == 4).all() and len(counts) == 4542, "anny-head is all quads"
+    np.testing.assert_array_equal(corners, polygons.corner_vertices)
+    np.testing.assert_allclose(st, polygons.uvs[polygons.corner_uvs], atol=1e-6)
 
 
 def test_the_asset_is_the_template_with_its_uvs(
     run: tuple[Path, Path, subprocess.CompletedProcess[str]], head: Template
 ) -> None:
-    from pxr import Usd, UsdGeom
+    from pxr import Usd
 
     from lifecast.usd import validate_asset
     from lifecast.wrap.polygon_obj import read_polygon_obj
 
     _, out, _ = run
     assert validate_asset(out / "asset.usda") == []
+    _assert_template_polygons(out / "asset.usda", head)
+    points, _, _, _ = _asset_mesh_of(out / "asset.usda")
+    wrapped = read_polygon_obj(out / "wrap" / "head_wrapped.obj")
+    np.testing.assert_allclose(points, wrapped.vertices, atol=1e-4)  # vertex i of the asset is vertex i of the obj
     stage = Usd.Stage.Open(str(out / "asset.usda"))
-    meshes = [UsdGeom.Mesh(p) for p in stage.Traverse() if p.IsA(UsdGeom.Mesh)]
-    assert len(meshes) == 1, "one LOD"
-    mesh = meshes[0]
-    assert len(mesh.GetPointsAttr().Get()) == len(head.vertices) == 4570
-    corners = np.asarray(mesh.GetFaceVertexIndicesAttr().Get()).reshape(-1, 3)
-    faces, face_uvs, _ = head.polygons.triangles()
-    np.testing.assert_array_equal(corners, faces)
-    st = UsdGeom.PrimvarsAPI(mesh.GetPrim()).GetPrimvar("st")
-    values = np.asarray(st.Get())
-    per_corner = values[np.asarray(st.GetIndices())] if st.IsIndexed() else values
-    np.testing.assert_allclose(per_corner.reshape(-1, 3, 2), head.polygons.uvs[face_uvs], atol=1e-6)
     provenance = stage.GetDefaultPrim().GetCustomDataByKey("provenance")
     assert provenance["template"]["name"] == "anny-head" and provenance["template"]["key"]
     assert provenance["template"]["scan_landmarks"]["file"] == "clicks.json"
     assert provenance["wrap"]["confidence"] == "high"
     qa = json.loads((out / "qa_report.json").read_text())
     assert qa["wrap"]["template"] == "anny-head" and len(qa["wrap"]["landmark_residuals"]) == 14
-    wrapped = read_polygon_obj(out / "wrap" / "head_wrapped.obj")
     assert wrapped.polygon_count == head.polygons.polygon_count and (np.diff(wrapped.polygon_starts) == 4).all()
     assert (out / "maps" / "head_lod0_albedo.1001.png").is_file()
 
@@ -156,6 +179,24 @@ def test_the_wrap_is_close_to_the_truth(
     assert err.mean() < 1.0
     assert np.percentile(err, 95) < 2.5
     assert abs(qa["wrap"]["phenotype"]["gender"] - 0.3) < 0.1
+
+
+def test_an_export_from_the_cached_wrap_keeps_the_polygons(
+    run: tuple[Path, Path, subprocess.CompletedProcess[str]], head: Template, sample_scan: Path
+) -> None:
+    """The polygons reach the export through the wrap stage's cache entry, not only in the process that wrapped."""
+    import shutil
+
+    root, _, _ = run
+    shutil.rmtree(root / "cache" / "export")
+    again = root / "again"
+    landmarks = root / "clicks.json"
+    args = ("--template", "anny-head", "--landmarks", landmarks, "--cache", root / "cache", "--json", *SMALL)
+    proc = run_cli("process", sample_scan, "-o", again, "--name", "head", *args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ends = {e.data["stage"]: e.data["cached"] for e in events_of(proc.stdout) if e.type == "stage_end"}
+    assert ends == {"ingest": True, "clean": True, "wrap": True, "uv": True, "texture": True, "export": False}
+    _assert_template_polygons(again / "asset.usda", head)
 
 
 def test_new_landmarks_rerun_the_wrap_only(

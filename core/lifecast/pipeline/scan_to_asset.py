@@ -322,7 +322,12 @@ def _lod(ctx: StageContext) -> dict[str, Any]:
 
 
 def _wrap(ctx: StageContext) -> dict[str, Any]:
-    """The template wrapped onto the cleaned scan: one LOD on the template's topology, with its UVs."""
+    """The template wrapped onto the cleaned scan: one LOD on the template's topology, with its UVs.
+
+    ``lods[0]`` is the template's fan triangulation (what the bake needs); ``lod0_polygon_*`` are the
+    template's own polygons (``(p,)`` corner counts, ``(c,)`` corner vertices, ``(c,)`` corner UV indices or
+    ``None``), which the export authors in place of those triangles.
+    """
     import json
 
     from lifecast.wrap.builtin import resolve_template
@@ -359,15 +364,20 @@ def _wrap(ctx: StageContext) -> dict[str, Any]:
     (out / f"{stem}_fit.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     np.save(out / f"{stem}_fit_distance.npy", result.fit_distance)
     lod0 = result.mesh()
+    counts, corner_vertices, corner_uvs = result.polygon_corners()
     ctx.progress(1.0)
     return {
         "lods": [lod0],
+        "lod0_polygon_counts": counts,
+        "lod0_polygon_vertices": corner_vertices,
+        "lod0_polygon_uvs": corner_uvs,
         "report": report,
         "files": StageFile("wrap", ctx.files_dir),
         "summary": {
             "template": template.name,
             "vertices": len(lod0.vertices),
             "faces": len(lod0.faces),
+            "polygons": len(counts),
             "mean_distance": report["mean_distance"],
             "p95_distance": report["p95_distance"],
             "coverage": report["coverage"],
@@ -507,10 +517,12 @@ def _texture(ctx: StageContext) -> dict[str, Any]:
 
 
 def _export(ctx: StageContext) -> dict[str, Any]:
-    from lifecast.usd import export_asset, validate_asset
+    """The USD asset; a wrapped template's LOD0 is authored with the template's polygons, not its triangles."""
+    from lifecast.usd import PolygonFaces, export_asset, validate_asset
 
     p = ctx.params
     lods: list[TriMesh] = ctx.input("uv", "lods")
+    polygons: list[PolygonFaces | None] = [None] * len(lods)
     textures: list[dict[str, str]] = ctx.input("texture", "textures")
     asset_dir = ctx.files_dir / "asset"
     maps: StageFile | None = ctx.input("texture", "maps")
@@ -523,6 +535,11 @@ def _export(ctx: StageContext) -> dict[str, Any]:
         report: dict[str, Any] = ctx.input("wrap", "report")
         skip = ("landmark_residuals", "notes")
         provenance["wrap"] = {k: v for k, v in report.items() if k not in skip and v is not None}
+        polygons[0] = PolygonFaces(
+            ctx.input("wrap", "lod0_polygon_counts"),
+            ctx.input("wrap", "lod0_polygon_vertices"),
+            ctx.input("wrap", "lod0_polygon_uvs"),
+        )
     ctx.progress(0.2, "writing USD")
     files = export_asset(
         asset_dir,
@@ -535,6 +552,7 @@ def _export(ctx: StageContext) -> dict[str, Any]:
         up_axis="Y",
         provenance=provenance,
         albedo_color_space=p["albedo_colorspace"],
+        polygons=polygons,
     )
     ctx.progress(0.8, "validating")
     errors = validate_asset(files.root)
@@ -631,10 +649,11 @@ def build_stages(
     } | dict(consent or {})
     if template is not None:
         provenance["template"] = template
+    # version 4: a wrapped template's LOD0 keeps the template's polygons (quads) and per-corner UVs.
     export = Stage(
         "export",
         _export,
-        version="3",
+        version="4",
         deps=("uv", "texture") + (("wrap",) if template is not None else ()),
         params={
             "name": name,
@@ -660,10 +679,11 @@ def wrap_identity(opts: ProcessOptions) -> dict[str, Any]:
 def _wrap_stage(opts: ProcessOptions, template: Mapping[str, Any], name: str) -> Stage:
     """The ``wrap`` stage: its key holds the template's and the landmark file's content, not their paths."""
     landmarks = template.get("scan_landmarks", {}).get("sha256", "")
+    # version 2: outputs the template's polygons (lod0_polygon_*) beside the triangulated LOD0.
     return Stage(
         "wrap",
         _wrap,
-        version="1",
+        version="2",
         deps=("ingest", "clean"),
         params={"name": name, "asset_units": opts.asset_units, "device": opts.device},
         input_key=combine(template["key"], landmarks),

@@ -6,6 +6,7 @@
 """
 
 from lifecast.usd.asset import AssetFiles, export_asset
+from lifecast.usd.geometry import PolygonFaces
 from lifecast.usd.validate import ValidationReport, validate_asset, validate_asset_report
 
-__all__ = ["AssetFiles", "ValidationReport", "export_asset", "validate_asset", "validate_asset_report"]
+__all__ = ["AssetFiles", "PolygonFaces", "ValidationReport", "export_asset", "validate_asset", "validate_asset_report"]

@@ -17,7 +17,7 @@ Composed prim hierarchy::
                            variantSet "lod" = {lod0, lod1, ...}, extentsHint
         /geo               Scope
             /render        Scope, purpose = render (default when there is no proxy)
-                /mesh      Mesh of the selected LOD
+                /mesh      Mesh of the selected LOD (triangles, or the polygons they were cut from)
             /proxy         Scope, purpose = proxy (only with two or more LODs)
                 /mesh      Mesh of the lowest LOD, for viewports
         /mtl               Scope
@@ -53,7 +53,7 @@ from pxr import Kind, Sdf, Usd, UsdGeom, UsdShade
 
 from lifecast import __version__
 from lifecast.mesh import TriMesh
-from lifecast.usd.geometry import define_mesh
+from lifecast.usd.geometry import PolygonFaces, define_mesh
 from lifecast.usd.material import AlbedoColorSpace, define_preview_material, texture_asset_path, texture_files
 from lifecast.usd.metadata import check_variant_name, prim_name, to_usd_dictionary
 
@@ -154,6 +154,7 @@ def export_asset(
     version: str = "1",
     lod_names: Sequence[str] | None = None,
     albedo_color_space: AlbedoColorSpace = "srgb",
+    polygons: Sequence[PolygonFaces | None] | None = None,
 ) -> AssetFiles:
     """Write a component asset (see the module docstring for the layout).
 
@@ -196,6 +197,11 @@ def export_asset(
     albedo_color_space
         ``"srgb"`` for sRGB PNG albedo maps, ``"acescg"`` for linear ACEScg
         EXRs (read raw, ``colorSpace = "lin_ap1_scene"`` on the file input).
+    polygons
+        One entry per LOD: the polygons that LOD's triangles were cut from (a
+        wrapped template's quads), authored as its faces with their UVs
+        per face corner, or ``None`` to author the triangles. ``None``: every
+        LOD as triangles. See :func:`lifecast.usd.geometry.define_mesh`.
 
     Returns
     -------
@@ -204,14 +210,18 @@ def export_asset(
     Raises
     ------
     ValueError
-        On empty ``lods``, bad names, an unknown up axis, or a mesh without
-        faces or (with ``albedo``) without UVs.
+        On empty ``lods``, bad names, an unknown up axis, a mesh without
+        faces or (with ``albedo``) without UVs, or ``polygons`` that are not
+        one per LOD or whose fan triangulation is not their LOD.
     FileNotFoundError
         When ``albedo`` names no file under ``out_dir``.
     """
     out_dir = Path(out_dir).absolute()
     lods = list(lods)
     variant_names = _lod_variant_names(lods, lod_names)
+    lod_polygons: list[PolygonFaces | None] = [None] * len(lods) if polygons is None else list(polygons)
+    if len(lod_polygons) != len(lods):
+        raise ValueError(f"got {len(lod_polygons)} polygon entries for {len(lods)} LODs")
     axis = _up_axis_token(up_axis)
     if not meters_per_unit > 0.0:
         raise ValueError(f"meters_per_unit must be positive, got {meters_per_unit}")
@@ -228,7 +238,7 @@ def export_asset(
 
     layout = AssetLayout.for_name(name)
     stage_metadata = LayerMetadata(layout.root.name, meters_per_unit, axis)
-    geo_stage = build_geometry_stage(layout, lods, variant_names, stage_metadata)
+    geo_stage = build_geometry_stage(layout, lods, variant_names, stage_metadata, polygons=lod_polygons)
     layers = {
         GEOMETRY_FILE: geo_stage.GetRootLayer(),
         MATERIAL_FILE: build_material_layer(
@@ -316,9 +326,18 @@ class LayerMetadata:
 
 
 def build_geometry_stage(
-    layout: AssetLayout, lods: Sequence[TriMesh], variant_names: Sequence[str], metadata: LayerMetadata
+    layout: AssetLayout,
+    lods: Sequence[TriMesh],
+    variant_names: Sequence[str],
+    metadata: LayerMetadata,
+    *,
+    polygons: Sequence[PolygonFaces | None] | None = None,
 ) -> Usd.Stage:
-    """An in-memory stage whose root layer is ``geo.usdc``: the ``geo`` scope and one mesh per LOD variant."""
+    """An in-memory stage whose root layer is ``geo.usdc``: the ``geo`` scope and one mesh per LOD variant.
+
+    ``polygons`` (one entry or ``None`` per LOD) are the faces to author instead of a LOD's triangles.
+    """
+    lod_polygons: list[PolygonFaces | None] = [None] * len(lods) if polygons is None else list(polygons)
     stage = _stage_on_new_layer("geo.usda", metadata)
     root = stage.OverridePrim(layout.root)
     UsdGeom.Scope.Define(stage, layout.geo)
@@ -328,14 +347,14 @@ def build_geometry_stage(
     if len(lods) > 1:
         proxy_scope = UsdGeom.Scope.Define(stage, layout.proxy_mesh.GetParentPath())
         proxy_scope.CreatePurposeAttr(UsdGeom.Tokens.proxy)
-        define_mesh(stage, layout.proxy_mesh, lods[-1])
+        define_mesh(stage, layout.proxy_mesh, lods[-1], lod_polygons[-1])
 
     variant_set = root.GetVariantSets().AddVariantSet(LOD_VARIANT_SET)
-    for variant, mesh in zip(variant_names, lods, strict=True):
+    for variant, mesh, faces in zip(variant_names, lods, lod_polygons, strict=True):
         variant_set.AddVariant(variant)
         variant_set.SetVariantSelection(variant)
         with variant_set.GetVariantEditContext():
-            define_mesh(stage, layout.render_mesh, mesh)
+            define_mesh(stage, layout.render_mesh, mesh, faces)
     variant_set.SetVariantSelection(variant_names[0])
     return stage
 

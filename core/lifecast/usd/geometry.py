@@ -11,9 +11,20 @@ mesh does not carry:
   Rec.709 (USD and Hydra read ``displayColor`` as linear);
 - ``subdivisionScheme = "none"`` (a scan is a polygonal mesh, not a cage) and
   ``extent``.
+
+A mesh cut from polygons (a wrapped template's quads) can be authored with
+those polygons instead of its triangles: give its :class:`PolygonFaces`.
+``faceVertexCounts``/``faceVertexIndices`` and ``primvars:st:indices`` are then
+the polygons', while the points, the ``st`` values, the vertex normals and the
+colours stay the triangle mesh's (they are per vertex or per UV, not per face).
+The triangle mesh must be the polygons' fan triangulation, the surface the
+textures were baked on: polygon ``(v0, v1, ..., vk)`` is cut into
+``(v0, v1, v2), (v0, v2, v3), ...``, so a quad along its ``v0``-``v2`` diagonal.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +32,69 @@ from pxr import Sdf, Usd, UsdGeom, Vt
 
 from lifecast.mesh import TriMesh
 
-__all__ = ["area_weighted_vertex_normals", "define_mesh", "srgb_to_linear"]
+__all__ = ["PolygonFaces", "area_weighted_vertex_normals", "define_mesh", "srgb_to_linear"]
+
+
+@dataclass(frozen=True)
+class PolygonFaces:
+    """The polygons a triangle mesh was cut from, laid out as USD stores faces.
+
+    Attributes
+    ----------
+    counts
+        ``(p,) int32`` corners of each polygon (``faceVertexCounts``), each at least 3.
+    vertex_indices
+        ``(c,) int32`` vertex of every corner, polygon after polygon
+        (``faceVertexIndices``), ``c = counts.sum()``.
+    uv_indices
+        ``(c,) int32`` index into the mesh's ``uvs`` of every corner
+        (``primvars:st:indices``), or ``None`` for a mesh without UVs.
+    """
+
+    counts: NDArray[np.int32]
+    vertex_indices: NDArray[np.int32]
+    uv_indices: NDArray[np.int32] | None = None
+
+    def __post_init__(self) -> None:
+        counts = np.asarray(self.counts)
+        if counts.ndim != 1 or len(counts) == 0 or counts.min() < 3:
+            raise ValueError("polygon counts must be a non-empty (p,) array of values >= 3")
+        corners = int(counts.sum())
+        if np.asarray(self.vertex_indices).shape != (corners,):
+            raise ValueError(f"vertex_indices must be ({corners},), got {np.asarray(self.vertex_indices).shape}")
+        if self.uv_indices is not None and np.asarray(self.uv_indices).shape != (corners,):
+            raise ValueError(f"uv_indices must be ({corners},), got {np.asarray(self.uv_indices).shape}")
+
+    def fan_triangles(self) -> tuple[NDArray[np.int32], NDArray[np.int32] | None]:
+        """The fan triangulation: polygon ``(v0, ..., vk)`` becomes ``(v0, v1, v2), (v0, v2, v3), ...``.
+
+        Returns
+        -------
+        faces
+            ``(m, 3) int32`` vertex indices, ``m = (counts - 2).sum()``, polygon after polygon.
+        face_uvs
+            ``(m, 3) int32`` uv indices, or ``None`` without ``uv_indices``.
+        """
+        counts = np.asarray(self.counts, np.int64)
+        starts = np.cumsum(counts) - counts
+        n_tris = counts - 2
+        first = np.repeat(starts, n_tris)
+        local = np.arange(int(n_tris.sum()), dtype=np.int64) - np.repeat(np.cumsum(n_tris) - n_tris, n_tris)
+        corners = np.stack([first, first + local + 1, first + local + 2], axis=1)
+        faces = np.asarray(self.vertex_indices, np.int32)[corners]
+        face_uvs = None if self.uv_indices is None else np.asarray(self.uv_indices, np.int32)[corners]
+        return faces, face_uvs
+
+    def check_mesh(self, mesh: TriMesh) -> None:
+        """Raise ``ValueError`` unless ``mesh`` (its faces and face UVs) is the fan triangulation of these polygons."""
+        faces, face_uvs = self.fan_triangles()
+        if faces.shape != np.shape(mesh.faces) or not np.array_equal(faces, mesh.faces):
+            raise ValueError("the mesh's triangles are not the fan triangulation of its polygons")
+        if mesh.face_uvs is not None:
+            if face_uvs is None:
+                raise ValueError("the mesh has UVs but its polygons have no uv indices")
+            if not np.array_equal(face_uvs, mesh.face_uvs):
+                raise ValueError("the mesh's face UVs are not the fan triangulation of its polygons' uv indices")
 
 
 def area_weighted_vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float32]:
@@ -71,7 +144,9 @@ def srgb_to_linear(colors: NDArray[np.floating]) -> NDArray[np.float32]:
     return linear.astype(np.float32)
 
 
-def define_mesh(stage: Usd.Stage, path: str | Sdf.Path, mesh: TriMesh) -> UsdGeom.Mesh:
+def define_mesh(
+    stage: Usd.Stage, path: str | Sdf.Path, mesh: TriMesh, polygons: PolygonFaces | None = None
+) -> UsdGeom.Mesh:
     """Define a ``UsdGeom.Mesh`` at ``path`` on the stage's current edit target.
 
     Parameters
@@ -83,26 +158,44 @@ def define_mesh(stage: Usd.Stage, path: str | Sdf.Path, mesh: TriMesh) -> UsdGeo
     mesh
         A triangle mesh with at least one face. ``uvs``/``face_uvs`` become
         ``primvars:st``; ``vertex_colors`` become ``primvars:displayColor``.
+    polygons
+        The polygons ``mesh`` was cut from, authored as its faces (and their
+        corners' UVs as the ``st`` indices); ``None`` authors the triangles.
 
     Returns
     -------
     The authored mesh schema object.
+
+    Raises
+    ------
+    ValueError
+        For a point cloud, or ``polygons`` whose fan triangulation is not ``mesh``.
     """
     if mesh.is_point_cloud:
         raise ValueError("a USD asset mesh needs faces; got a point cloud")
     vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float32)
     faces = np.ascontiguousarray(mesh.faces, dtype=np.int32)
+    if polygons is None:
+        counts = np.full(len(faces), 3, dtype=np.int32)
+        corner_vertices = faces.ravel()
+        corner_uvs = None if mesh.face_uvs is None else np.ascontiguousarray(mesh.face_uvs, np.int32).ravel()
+    else:
+        polygons.check_mesh(mesh)
+        counts = np.ascontiguousarray(polygons.counts, dtype=np.int32)
+        corner_vertices = np.ascontiguousarray(polygons.vertex_indices, dtype=np.int32)
+        corner_uvs = None if polygons.uv_indices is None else np.ascontiguousarray(polygons.uv_indices, np.int32)
 
     usd_mesh = UsdGeom.Mesh.Define(stage, path)
     points = Vt.Vec3fArray.FromNumpy(vertices)
     usd_mesh.CreatePointsAttr(points)
-    usd_mesh.CreateFaceVertexCountsAttr(Vt.IntArray.FromNumpy(np.full(len(faces), 3, dtype=np.int32)))
-    usd_mesh.CreateFaceVertexIndicesAttr(Vt.IntArray.FromNumpy(faces.ravel()))
+    usd_mesh.CreateFaceVertexCountsAttr(Vt.IntArray.FromNumpy(counts))
+    usd_mesh.CreateFaceVertexIndicesAttr(Vt.IntArray.FromNumpy(corner_vertices))
     usd_mesh.CreateSubdivisionSchemeAttr(UsdGeom.Tokens.none)
     usd_mesh.CreateOrientationAttr(UsdGeom.Tokens.rightHanded)
     usd_mesh.CreateDoubleSidedAttr(False)
     usd_mesh.CreateExtentAttr(UsdGeom.PointBased.ComputeExtent(points))
 
+    # Per-vertex normals of the triangles, whatever faces are authored: the surface the maps were baked on.
     normals = mesh.vertex_normals
     if normals is None or not np.all(np.isfinite(normals)):
         normals = area_weighted_vertex_normals(vertices, faces)
@@ -110,10 +203,10 @@ def define_mesh(stage: Usd.Stage, path: str | Sdf.Path, mesh: TriMesh) -> UsdGeo
     usd_mesh.SetNormalsInterpolation(UsdGeom.Tokens.vertex)
 
     primvars = UsdGeom.PrimvarsAPI(usd_mesh)
-    if mesh.uvs is not None and mesh.face_uvs is not None:
+    if mesh.uvs is not None and corner_uvs is not None:
         st = primvars.CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.faceVarying)
         st.Set(Vt.Vec2fArray.FromNumpy(np.ascontiguousarray(mesh.uvs, dtype=np.float32)))
-        st.SetIndices(Vt.IntArray.FromNumpy(np.ascontiguousarray(mesh.face_uvs, dtype=np.int32).ravel()))
+        st.SetIndices(Vt.IntArray.FromNumpy(corner_uvs))
     if mesh.vertex_colors is not None:
         linear = np.ascontiguousarray(srgb_to_linear(mesh.vertex_colors))
         usd_mesh.CreateDisplayColorPrimvar(UsdGeom.Tokens.vertex).Set(Vt.Vec3fArray.FromNumpy(linear))

@@ -73,8 +73,29 @@ class WrapResult:
         """The wrapped template with its own polygons and UVs."""
         return replace(self.template.polygons, vertices=self.vertices.astype(np.float64))
 
+    def polygon_corners(self) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32] | None]:
+        """The template's polygons laid out as USD stores faces; :meth:`mesh` is their fan triangulation.
+
+        Returns
+        -------
+        counts
+            ``(p,) int32`` corners of each polygon (4 for a quad).
+        corner_vertices
+            ``(c,) int32`` vertex index of every corner, polygon after polygon.
+        corner_uvs
+            ``(c,) int32`` index into :meth:`mesh`'s ``uvs`` of every corner, ``None`` without UVs.
+        """
+        polygons = self.template.polygons
+        counts = np.diff(polygons.polygon_starts).astype(np.int32)
+        corner_uvs = polygons.corner_uvs.astype(np.int32) if polygons.has_uvs else None
+        return counts, polygons.corner_vertices.astype(np.int32), corner_uvs
+
     def mesh(self) -> TriMesh:
-        """The wrapped template as a triangulated :class:`TriMesh` with the template's UVs (for the pipeline)."""
+        """The wrapped template as a triangulated :class:`TriMesh` with the template's UVs (for the pipeline).
+
+        Each polygon is fan-triangulated from its first corner (:meth:`PolygonMesh.triangles`): a quad
+        ``(a, b, c, d)`` becomes ``(a, b, c), (a, c, d)``.
+        """
         faces, face_uvs, _ = self.template.polygons.triangles()
         has_uvs = self.template.polygons.has_uvs
         return TriMesh(
