@@ -60,6 +60,13 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
+def png_deflater() -> str:
+    """Which deflate the PNG maps are written with (``lifecast.bake.images.encode_png``)."""
+    import importlib.util
+
+    return "ISA-L (isal)" if importlib.util.find_spec("isal") is not None else "zlib (isal not installed)"
+
+
 def production_mesh(high: TriMesh, faces: int, texture_size: int) -> TriMesh:
     """Decimate the scan to about ``faces`` triangles and unwrap it, as the pipeline does."""
     low = build_lods(high.with_(vertex_colors=None), [faces])[0]
@@ -129,7 +136,7 @@ def bench_rays(high: TriMesh, low: TriMesh, size: int, cage: float) -> dict[str,
     raster = rasterize_texels(low.uvs[low.face_uvs], size)
     points = interpolate_corners(low.vertices, low.faces, raster.face, raster.bary)
     normals = interpolate_corners(vertex_normals(low.vertices, low.faces), low.faces, raster.face, raster.bary)
-    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     origins = points + cage * normals
     out: dict[str, float] = {"rays": float(len(points))}
     for name, make in (("open3d", lambda: Open3DRays(high.vertices, high.faces)),
@@ -260,7 +267,8 @@ def main() -> None:
     high = read_scan(dense_scan_path()).mesh
     low = production_mesh(high, args.faces, max(args.sizes))
     print(f"high {len(high.faces):,} triangles, low {len(low.faces):,} triangles "
-          f"(prepared in {time.perf_counter() - start:.1f} s); {os.cpu_count()} CPUs, load {load()}")  # fmt: skip
+          f"(prepared in {time.perf_counter() - start:.1f} s); {os.cpu_count()} CPUs, load {load()}; "
+          f"PNG deflate: {png_deflater()}")  # fmt: skip
 
     sections = set(args.sections.split(","))
     if "blender" in sections and BLENDER_PYTHON.exists():
@@ -284,18 +292,20 @@ def main() -> None:
         print(f"\nBlender peer not run: {BLENDER_PYTHON} is missing (see the module docstring)")
 
     if "bake" in sections:
-        print("\n| size | maps | total s | setup | rasterize | correspond | normal | displacement | write wait | "
-              "coverage | misses | load |")  # fmt: skip
-        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("\n(rasterize runs on its own thread beside the other steps; raster wait is the baker waiting for it)")
+        print("| size | maps | total s | CPU s | setup | correspond | normal | displacement | write wait | rasterize "
+              "| raster wait | coverage | misses | load |")  # fmt: skip
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for size in args.sizes:
             with tempfile.TemporaryDirectory() as tmp:
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 result = bake_maps(high, low, maps=["normal", "displacement"], size=size, out_dir=Path(tmp), name="lps")
-                total = time.perf_counter() - start
+                total, cpu = time.perf_counter() - start, time.process_time() - cpu
             s = result.seconds
-            print(f"| {size} | normal, displacement | {total:.2f} | {s['setup']:.2f} | {s['rasterize']:.2f} | "
+            print(f"| {size} | normal, displacement | {total:.2f} | {cpu:.2f} | {s['setup']:.2f} | "
                   f"{s['correspond']:.2f} | {s['normal']:.2f} | {s['displacement']:.2f} | {s['write_wait']:.2f} | "
-                  f"{result.coverage[1001]:.1%} | {result.cage_misses:,} | {load()} |")  # fmt: skip
+                  f"{s['rasterize']:.2f} | {s.get('raster_wait', 0.0):.2f} | {result.coverage[1001]:.1%} | "
+                  f"{result.cage_misses:,} | {load()} |")  # fmt: skip
 
     if "raster" in sections:
         print("\n| size | row runs, banded s | candidates (previous) s | torch CPU s | coverage differs (texels) "

@@ -349,3 +349,44 @@ def test_cuda_bake_matches_cpu(tmp_path: Path) -> None:
     a = _read_png(cpu.paths["normal"][1001]).astype(np.int64)
     b = _read_png(gpu.paths["normal"][1001]).astype(np.int64)
     assert np.abs(a - b).max() <= 64  # 16-bit: about 0.1 % of the range
+
+
+def test_raster_feed_serves_the_same_bands_as_the_rasterizer() -> None:
+    """The rasterizer thread gives every tile's head, then exactly the non-empty bands of a direct pass."""
+    from lifecast.bake.engine import TEXEL_CHUNK, _RasterFeed, _select_tiles, _tile_rasterizer
+
+    low = _plane_low(False)
+    tiles, face_tile = _select_tiles(low, None)
+    size = 1024  # several bands of TEXEL_CHUNK texels
+    feed = _RasterFeed(low, tiles, face_tile, size, "cpu")
+    try:
+        head = feed.next_tile()
+        got = []
+        while (band := feed.next_band()) is not None:
+            got.append(band)
+    finally:
+        feed.close()
+    direct = _tile_rasterizer(low, np.arange(len(low.faces)), 1001, size, "cpu")
+    want = [b for b in direct.bands(TEXEL_CHUNK) if len(b.texel)]
+    assert head.udim == 1001 and head.overlap == direct.overlap_count() == 0
+    assert head.interior == direct.interior_texels()
+    assert len(got) == len(want) > 1
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a.texel, b.texel)
+        np.testing.assert_array_equal(a.face, b.face)
+        np.testing.assert_array_equal(a.bary, b.bary)
+    assert feed.seconds > 0
+
+
+def test_raster_feed_raises_its_errors_in_the_baker_and_closes_early() -> None:
+    from lifecast.bake.engine import _RasterFeed
+
+    low = _plane_low(False)
+    broken = _RasterFeed(low, [1001], np.zeros(len(low.faces), np.int64), -5, "cpu")  # a negative size
+    with pytest.raises(ValueError, match="size must be positive"):
+        broken.next_tile()
+    broken.close()
+    # Closed before anything was read: the thread, blocked on a full queue, stops.
+    unread = _RasterFeed(low, [1001], np.full(len(low.faces), 1001), 4096, "cpu")
+    unread.close()
+    assert not unread._thread.is_alive()

@@ -56,6 +56,10 @@ class RayEngine(Protocol):
         """First hit of each ray ``origin + t * direction``, ``0 <= t <= t_max`` (directions unit length)."""
         ...
 
+    def cast_packed(self, rays: NDArray[np.float32], t_max: float) -> RayHits:
+        """:meth:`cast` of rays packed as ``(q, 6)`` rows ``origin | direction`` (no repacking)."""
+        ...
+
     def occluded(
         self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float
     ) -> NDArray[np.bool_]:
@@ -81,19 +85,28 @@ class Open3DRays:
         )
         self._threads = os.cpu_count() or 0
 
-    def _rays(self, origins: NDArray[np.float32], directions: NDArray[np.float32]) -> Any:
+    @staticmethod
+    def _pack(origins: NDArray[np.float32], directions: NDArray[np.float32]) -> NDArray[np.float32]:
         rays = np.empty((len(origins), 6), np.float32)
         rays[:, :3] = origins
         rays[:, 3:] = directions
-        return self._o3d.core.Tensor.from_numpy(rays)
+        return rays
+
+    def _rays(self, origins: NDArray[np.float32], directions: NDArray[np.float32]) -> Any:
+        return self._o3d.core.Tensor.from_numpy(self._pack(origins, directions))
 
     def cast(self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float) -> RayHits:
-        t = np.empty(len(origins), np.float32)
-        face = np.empty(len(origins), np.int64)
-        bary = np.empty((len(origins), 3), np.float32)
-        for start in range(0, len(origins), RAY_CHUNK):
-            stop = min(start + RAY_CHUNK, len(origins))
-            hit = self._scene.cast_rays(self._rays(origins[start:stop], directions[start:stop]), nthreads=self._threads)
+        return self.cast_packed(self._pack(origins, directions), t_max)
+
+    def cast_packed(self, rays: NDArray[np.float32], t_max: float) -> RayHits:
+        rays = np.ascontiguousarray(rays, np.float32)
+        t = np.empty(len(rays), np.float32)
+        face = np.empty(len(rays), np.int64)
+        bary = np.empty((len(rays), 3), np.float32)
+        for start in range(0, len(rays), RAY_CHUNK):
+            stop = min(start + RAY_CHUNK, len(rays))
+            query = self._o3d.core.Tensor.from_numpy(rays[start:stop])
+            hit = self._scene.cast_rays(query, nthreads=self._threads)
             t_hit = hit["t_hit"].numpy()
             miss = ~(t_hit <= t_max)  # also true for inf and nan
             t_hit[miss] = np.inf
@@ -144,6 +157,9 @@ class WarpRays:
     def cast(self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float) -> RayHits:
         t, face, bary = self._k.cast_rays(self._mesh, origins, directions, t_max, self._device)
         return RayHits(t, face, bary)
+
+    def cast_packed(self, rays: NDArray[np.float32], t_max: float) -> RayHits:
+        return self.cast(np.ascontiguousarray(rays[:, :3]), np.ascontiguousarray(rays[:, 3:]), t_max)
 
     def occluded(
         self, origins: NDArray[np.float32], directions: NDArray[np.float32], t_max: float
@@ -218,12 +234,14 @@ def correspond(
     cage
         Largest distance searched above and below the low surface.
     """
-    points = np.ascontiguousarray(points, np.float32)
-    normals = np.ascontiguousarray(normals, np.float32)
-    origins = normals * np.float32(cage)
-    origins += points
-    hit = engine.cast(origins, -normals, 2.0 * cage)
-    del origins
+    points = np.asarray(points, np.float32)
+    normals = np.asarray(normals, np.float32)
+    rays = np.empty((len(points), 6), np.float32)  # origin | direction
+    np.multiply(normals, np.float32(cage), out=rays[:, :3])
+    rays[:, :3] += points
+    np.negative(normals, out=rays[:, 3:])
+    hit = engine.cast_packed(rays, 2.0 * cage)
+    del rays
     face, bary = hit.face, hit.bary
     distance = np.float32(cage) - hit.t
     missed = face < 0

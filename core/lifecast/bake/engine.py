@@ -7,11 +7,12 @@ surface are interpolated, one ray per texel is cast from the cage inwards onto
 the high mesh (:mod:`lifecast.bake.correspond`), and each map is read off the
 high surface there and stored in its final encoding. Uncovered texels are then
 edge-padded (push-pull) so mip-maps never pull in background, and the files are
-written by a small thread pool while the next work runs (OpenCV, OpenEXR and
-numpy's large-array loops release the GIL; open3d's ray casts do not, and use
-every core themselves). Each tile is rasterized and baked in bands of
-:data:`TEXEL_CHUNK` texels and its maps are kept in their final encoding, so an
-8K tile bakes in bounded memory.
+written by a small thread pool while the next work runs (OpenCV, OpenEXR, zlib /
+ISA-L and numpy's large-array loops release the GIL; open3d's BVH build and ray
+casts do not, and use every core themselves). Each tile is rasterized in bands of
+:data:`TEXEL_CHUNK` texels on a thread of its own, running ahead of the baker
+(while the normals are computed and between ray casts), and baked band by band;
+its maps are kept in their final encoding, so an 8K tile bakes in bounded memory.
 
 Files are named ``<name>_<channel>.<UDIM>.<ext>``:
 
@@ -30,6 +31,8 @@ channel            content                                                file
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -100,11 +103,13 @@ class BakeResult:
         Covered texels inside two or more low triangles (below the refusal
         threshold, or with ``allow_overlapping_uvs``).
     seconds
-        Time per step: ``setup`` (normals, tangent frames), ``rasterize``,
-        ``correspond`` (ray-tracer build, auto cage, interpolation, rays) and
-        one entry per map (its values, padding, encoding and file; the files
-        are written on worker threads, so these overlap), and ``write_wait``
-        (the time spent waiting for the last files after the baking ended).
+        Time per step: ``setup`` (normals, tangent frames), ``correspond``
+        (ray-tracer build, auto cage, interpolation, rays), one entry per map
+        (its values, padding, encoding and file; the files are written on
+        worker threads, so these overlap), ``write_wait`` (the time spent
+        waiting for the last files after the baking ended), ``rasterize`` (on
+        the rasterizer's own thread, overlapping the rest) and ``raster_wait``
+        (the time the baker waited for it).
     color_spaces
         ``{channel: space}`` for every map written: ``"srgb"`` (sRGB-encoded
         Rec.709 texture), ``"acescg"`` (linear AP1, EXR) or ``"raw"`` (data:
@@ -213,48 +218,53 @@ def bake_maps(
     if high.is_point_cloud or len(low.faces) == 0:
         raise InputError("both meshes need triangles to bake")
     tiles, face_tile = _select_tiles(low, udims)
+    if cage is not None and cage <= 0:
+        raise InputError(f"the cage distance must be positive, got {cage}")
 
     seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    corners = _LowCorners.of(low)
-    needs_high_normals = bool({"normal", "object_normal", "ao"} & set(channels))
-    high_normals = _high_normals(high) if needs_high_normals else None
-    seconds["setup"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    engine = make_ray_engine(high.vertices, high.faces, device=device, backend=backend)
-    cage_used = float(cage) if cage is not None else auto_cage(high, low, engine)
-    if cage_used <= 0:
-        raise InputError(f"the cage distance must be positive, got {cage_used}")
-    seconds["correspond"] = time.perf_counter() - t0
-
-    baker = _Baker(
-        high=high,
-        high_normals=high_normals,
-        corners=corners,
-        engine=engine,
-        cage=cage_used,
-        ao_samples=ao_samples,
-        ao_reach=float(ao_distance) if ao_distance is not None else 0.1 * _diagonal(high.vertices),
-        seconds=seconds,
-    )
     encoding = _Encoding(albedo_bits, albedo_colorspace)
     paths: dict[str, dict[int, Path]] = {ch: {} for ch in (*channels, "mask")}
     coverage: dict[int, float] = {}
     covered_total = 0
     misses_total = 0
     overlap_total = 0
+    # The tiles are rasterized on a thread of their own from here on, while the normals and the ray tracer are
+    # prepared and the bands baked (see _RasterFeed).
+    feed = _RasterFeed(low, tiles, face_tile, size, device)
     writer = _Writer(Path(out_dir), name, encoding, paths)
     try:
+        t0 = time.perf_counter()
+        corners = _LowCorners.of(low)
+        needs_high_normals = bool({"normal", "object_normal", "ao"} & set(channels))
+        high_normals = _high_normals(high) if needs_high_normals else None
+        seconds["setup"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        engine = make_ray_engine(high.vertices, high.faces, device=device, backend=backend)
+        cage_used = float(cage) if cage is not None else auto_cage(high, low, engine)
+        if cage_used <= 0:
+            raise InputError(f"the cage distance must be positive, got {cage_used}")
+        seconds["correspond"] = time.perf_counter() - t0
+
+        ao_reach = 0.0
+        if "ao" in channels:
+            ao_reach = float(ao_distance) if ao_distance is not None else 0.1 * _diagonal(high.vertices)
+        baker = _Baker(
+            high=high,
+            high_normals=high_normals,
+            corners=corners,
+            engine=engine,
+            cage=cage_used,
+            ao_samples=ao_samples,
+            ao_reach=ao_reach,
+            seconds=seconds,
+        )
         for i, udim in enumerate(tiles):
-            tile_faces = np.flatnonzero(face_tile == udim)
 
             def tile_progress(fraction: float, message: str, i: int = i) -> None:
                 progress((i + fraction) / len(tiles), message)
 
-            tile = baker.bake_tile(
-                low, tile_faces, udim, size, device, channels, encoding, allow_overlapping_uvs, tile_progress
-            )
+            tile = baker.bake_tile(feed, udim, size, channels, encoding, allow_overlapping_uvs, tile_progress)
             overlap_total += tile.overlap
             coverage[udim] = tile.covered / float(size * size)
             covered_total += tile.covered
@@ -276,7 +286,9 @@ def bake_maps(
         writer.finish()
         seconds["write_wait"] = time.perf_counter() - t
     finally:
+        feed.close()
         writer.close()
+    seconds["rasterize"] = feed.seconds
     for step, value in writer.seconds.items():
         seconds[step] = seconds.get(step, 0.0) + value
     progress(1.0, f"baked {len(channels)} map(s) over {len(tiles)} tile(s) at {size}px")
@@ -309,14 +321,17 @@ class _LowCorners:
         return cls(np.ascontiguousarray(table, np.float32), np.ascontiguousarray(sign[:, 0]))
 
 
-def _interpolate(table: NDArray[np.float32], face: NDArray[np.intp], bary: NDArray[np.float32]) -> NDArray[np.float32]:
-    """``(q, c)`` barycentric mix of per-face corner values ``table (m, 3, c)``."""
-    return np.einsum("qk,qkc->qc", bary, np.take(table, face, axis=0))
+def _interpolate_rows(
+    table: NDArray[np.float32], face: NDArray[np.intp], bary: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """``(c, q)`` barycentric mix of per-face corner values ``table (m, 3, c)``, one row per component."""
+    # einsum is fastest writing (q, c); one transposing copy then makes the rows contiguous.
+    return np.ascontiguousarray(np.einsum("qk,qkc->qc", bary, np.take(table, face, axis=0)).T)
 
 
 def _corner_table(values: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float32]:
     """``(m, 3, c)`` per-vertex ``values (n, c)`` laid out per face corner."""
-    return np.ascontiguousarray(np.asarray(values, np.float32)[np.asarray(faces)])
+    return np.take(np.asarray(values, np.float32), np.asarray(faces), axis=0)
 
 
 def _high_normals(high: TriMesh) -> NDArray[np.float32]:
@@ -396,7 +411,9 @@ def _renormalize_encoded(encoded: NDArray[np.float32]) -> NDArray[np.float32]:
     """``(h, w, 3)`` vectors encoded as ``(v * 0.5 + 0.5) * 65535`` -> the same encoding of unit vectors."""
     v = encoded * np.float32(2.0 / 65535.0)
     v -= 1.0
-    v /= np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+    length = np.sqrt(np.einsum("...c,...c->...", v, v))  # several times np.linalg.norm's speed over a last axis of 3
+    np.maximum(length, np.float32(1e-12), out=length)
+    v /= length[..., None]
     v += 1.0
     v *= np.float32(65535.0 / 2.0)
     return v
@@ -482,57 +499,40 @@ class _Baker:
 
     def bake_tile(
         self,
-        low: TriMesh,
-        tile_faces: NDArray[np.int64],
+        feed: _RasterFeed,
         udim: int,
         size: int,
-        device: str,
         channels: Sequence[str],
         encoding: _Encoding,
         allow_overlaps: bool,
         progress: ProgressFn,
     ) -> _Tile:
-        """Rasterize one tile in bands and bake each band; overlapping UVs are refused first, before any baking."""
+        """Bake one tile band by band as ``feed`` rasterizes it; overlapping UVs are refused first, before any
+        baking."""
         t = time.perf_counter()
         progress(0.0, f"rasterizing UDIM {udim} at {size}px")
-        rasterizer = _tile_rasterizer(low, tile_faces, udim, size, device)
-        overlap = rasterizer.overlap_count()
-        self._time("rasterize", t)
-        if overlap > MAX_OVERLAP_FRACTION * max(rasterizer.interior_texels(), 1) and not allow_overlaps:
+        head = feed.next_tile()
+        self._time("raster_wait", t)
+        assert head.udim == udim, (head.udim, udim)
+        if head.overlap > MAX_OVERLAP_FRACTION * max(head.interior, 1) and not allow_overlaps:
             raise InputError(
-                f"overlapping UVs: {overlap:,} texels of UDIM {udim} lie inside two or more low triangles "
+                f"overlapping UVs: {head.overlap:,} texels of UDIM {udim} lie inside two or more low triangles "
                 f"(stacked or mirrored charts); re-unwrap the low mesh or allow overlaps"
             )
-        tile = _Tile(encoding.images(size, channels), np.zeros((size, size), bool), 0, overlap, 0)
-        self.bake_bands(rasterizer, tile_faces, udim, size, encoding, tile, progress)
-        return tile
-
-    def bake_bands(
-        self,
-        rasterizer: _TileRaster,
-        tile_faces: NDArray[np.int64],
-        udim: int,
-        size: int,
-        encoding: _Encoding,
-        tile: _Tile,
-        progress: ProgressFn,
-    ) -> None:
-        """Bake every band of ``rasterizer`` into ``tile``."""
+        tile = _Tile(encoding.images(size, channels), np.zeros((size, size), bool), 0, head.overlap, 0)
         covered = tile.mask.reshape(-1)
-        bands = rasterizer.bands(TEXEL_CHUNK)
         while True:
             t = time.perf_counter()
-            band = next(bands, None)
-            self._time("rasterize", t)
+            band = feed.next_band()
+            self._time("raster_wait", t)
             if band is None:
-                return
-            if len(band.texel) == 0:
-                continue
+                return tile
             progress(0.05 + 0.85 * band.texel[0] / (size * size), f"baking UDIM {udim}: {tile.covered:,} texels")
             covered[band.texel] = True
             tile.covered += len(band.texel)
             seed = udim * 7919 + tile.covered
-            tile.misses += self.bake_chunk(tile_faces[band.face], band.bary, band.texel, tile.images, encoding, seed)
+            face = head.tile_faces[band.face]
+            tile.misses += self.bake_chunk(face, band.bary, band.texel, tile.images, encoding, seed)
 
     def bake_chunk(
         self,
@@ -543,21 +543,28 @@ class _Baker:
         encoding: _Encoding,
         seed: int,
     ) -> int:
-        """Bake one chunk of covered texels into ``images``; returns its cage misses."""
+        """Bake one chunk of covered texels into ``images``; returns its cage misses.
+
+        Per-texel vectors are kept as rows, ``(3, q)`` (x, y and z each contiguous), so every dot product
+        and normalisation is a few passes over contiguous arrays.
+        """
         high = self.high
         t = time.perf_counter()
         index: NDArray[np.intp] = np.asarray(face, np.intp)
-        low = _interpolate(self.corners.table, index, bary)  # (q, 9): position, normal, tangent
-        points = low[:, 0:3]
-        normals = _unit(low[:, 3:6])
-        hit = correspond(self.engine, high.vertices, high.faces, points, normals, self.cage)
+        low = _interpolate_rows(self.corners.table, index, bary)  # (9, q): position, normal, tangent rows
+        normals = _unit_rows(low[3:6])
+        hit = correspond(self.engine, high.vertices, high.faces, low[0:3].T, normals.T, self.cage)
         hit_face: NDArray[np.intp] = np.asarray(hit.face, np.intp)
-        high_n = _unit(_interpolate(self.high_normals, hit_face, hit.bary)) if self.high_normals is not None else None
+        high_n = None
+        if self.high_normals is not None:
+            high_n = _unit_rows(_interpolate_rows(self.high_normals, hit_face, hit.bary))
         self._time("correspond", t)
 
-        def store(channel: str, values: NDArray[np.float32]) -> None:
+        def store(channel: str, values: NDArray[np.float32], rows: bool = False) -> None:
+            """``values``: ``(q,)``, ``(q, c)``, or with ``rows`` ``(c, q)``."""
             image = images[channel]
-            image.reshape(-1, *image.shape[2:])[texel] = encoding.encode(channel, values)
+            encoded = encoding.encode(channel, values)
+            image.reshape(-1, *image.shape[2:])[texel] = encoded.T if rows else encoded
 
         if "albedo" in images:
             t = time.perf_counter()
@@ -566,12 +573,12 @@ class _Baker:
         if "normal" in images:
             t = time.perf_counter()
             assert high_n is not None
-            store("normal", tangent_space(high_n, normals, low[:, 6:9], self.corners.sign[index]))
+            store("normal", tangent_space(high_n, normals, low[6:9], self.corners.sign[index]), rows=True)
             self._time("normal", t)
         if "object_normal" in images:
             t = time.perf_counter()
             assert high_n is not None
-            store("object_normal", high_n)
+            store("object_normal", high_n, rows=True)
             self._time("object_normal", t)
         if "displacement" in images:
             t = time.perf_counter()
@@ -581,7 +588,8 @@ class _Baker:
             t = time.perf_counter()
             assert high_n is not None
             hit_points = interpolate_corners(high.vertices, high.faces, hit_face, hit.bary)
-            store("ao", ambient_occlusion(self.engine, hit_points, high_n, self.ao_samples, self.ao_reach, seed))
+            high_n_q3 = np.ascontiguousarray(high_n.T)
+            store("ao", ambient_occlusion(self.engine, hit_points, high_n_q3, self.ao_samples, self.ao_reach, seed))
             self._time("ao", t)
         return int(np.count_nonzero(hit.missed))
 
@@ -662,7 +670,7 @@ class _TileRaster(Protocol):
 
     def interior_texels(self) -> int: ...
 
-    def bands(self, texels_per_band: int) -> Iterator[TexelRaster]: ...
+    def bands(self, texels_per_band: int, *, count_overlaps: bool = True) -> Iterator[TexelRaster]: ...
 
 
 def _tile_rasterizer(low: TriMesh, tile_faces: NDArray[np.int64], udim: int, size: int, device: str) -> _TileRaster:
@@ -675,6 +683,110 @@ def _tile_rasterizer(low: TriMesh, tile_faces: NDArray[np.int64], udim: int, siz
     if device == "cpu":
         return TileRasterizer(corners, size)
     return _TorchTileRaster(corners, size, device)
+
+
+#: Bands the rasterizer thread may run ahead of the baker (a 2K tile is 16 bands; about 100 MB at most at 8K).
+RASTER_AHEAD = 16
+
+
+@dataclass(frozen=True)
+class _TileHead:
+    """What the rasterizer thread knows of a tile before its first band: its faces and UV overlaps."""
+
+    udim: int
+    tile_faces: NDArray[np.int64]
+    overlap: int
+    interior: int
+
+
+@dataclass(frozen=True)
+class _FeedError:
+    error: BaseException
+
+
+_END_OF_TILE = object()
+
+
+class _RasterFeed:
+    """Rasterizes the tiles, in order, on a thread of its own: a head per tile, then its non-empty bands.
+
+    numpy releases the GIL in its large loops, so the rasterization runs beside the baker's own numpy work
+    (the normals, the tangent frames, the band maths) on the second core; while open3d builds its BVH or
+    casts rays it holds the GIL, and the thread waits. Up to :data:`RASTER_AHEAD` bands wait in the queue.
+    Errors are raised again in the baker's thread.
+    """
+
+    def __init__(
+        self, low: TriMesh, tiles: Sequence[int], face_tile: NDArray[np.int64], size: int, device: str
+    ) -> None:
+        #: Seconds the thread spent rasterizing (read after :meth:`close`).
+        self.seconds = 0.0
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=RASTER_AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(low, list(tiles), face_tile, size, device), name="lifecast-bake-raster"
+        )
+        self._thread.start()
+
+    def next_tile(self) -> _TileHead:
+        item = self._get()
+        assert isinstance(item, _TileHead)
+        return item
+
+    def next_band(self) -> TexelRaster | None:
+        """The next band of the current tile, ``None`` after its last."""
+        item = self._get()
+        if item is _END_OF_TILE:
+            return None
+        assert isinstance(item, TexelRaster)
+        return item
+
+    def close(self) -> None:
+        """Stop the thread (if it is still running) and wait for it."""
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def _get(self) -> object:
+        item = self._queue.get()
+        if isinstance(item, _FeedError):
+            raise item.error
+        return item
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, low: TriMesh, tiles: list[int], face_tile: NDArray[np.int64], size: int, device: str) -> None:
+        try:
+            for udim in tiles:
+                t = time.perf_counter()
+                tile_faces = np.flatnonzero(face_tile == udim)
+                rasterizer = _tile_rasterizer(low, tile_faces, udim, size, device)
+                head = _TileHead(udim, tile_faces, rasterizer.overlap_count(), rasterizer.interior_texels())
+                self.seconds += time.perf_counter() - t
+                if not self._put(head):
+                    return
+                bands = rasterizer.bands(TEXEL_CHUNK, count_overlaps=False)
+                while True:
+                    t = time.perf_counter()
+                    band = next(bands, None)
+                    self.seconds += time.perf_counter() - t
+                    if band is not None and len(band.texel) == 0:
+                        continue
+                    if not self._put(_END_OF_TILE if band is None else band):
+                        return
+                    if band is None:
+                        break
+        except BaseException as error:  # raised again in the baker's thread
+            self._put(_FeedError(error))
 
 
 class _TorchTileRaster:
@@ -697,7 +809,7 @@ class _TorchTileRaster:
     def interior_texels(self) -> int:
         return len(self._texel)
 
-    def bands(self, texels_per_band: int) -> Iterator[TexelRaster]:
+    def bands(self, texels_per_band: int, *, count_overlaps: bool = True) -> Iterator[TexelRaster]:
         for start in range(0, len(self._texel), texels_per_band):
             part = slice(start, start + texels_per_band)
             yield TexelRaster(self._size, self._texel[part], self._face[part], self._bary[part], 0)
@@ -709,39 +821,43 @@ def tangent_space(
     tangents: NDArray[np.float32],
     sign: NDArray[np.float32],
 ) -> NDArray[np.float32]:
-    """``(q, 3)`` high normals in the low surface's tangent frame ``(T, B, N)``, OpenGL (+Y = +V).
+    """``(3, q)`` high normals in the low surface's tangent frame ``(T, B, N)``, OpenGL (+Y = +V), as rows.
+
+    Every vector argument is given as rows ``(3, q)`` (x, y, z).
 
     Parameters
     ----------
     high_normals
-        ``(q, 3)`` unit normals of the high surface.
+        ``(3, q)`` unit normals of the high surface.
     low_normals
-        ``(q, 3)`` unit interpolated low normals ``N``.
+        ``(3, q)`` unit interpolated low normals ``N``.
     tangents
-        ``(q, 3)`` barycentric mix of the corner tangents; Gram-Schmidt
+        ``(3, q)`` barycentric mix of the corner tangents; Gram-Schmidt
         orthogonalised against ``N`` here to give ``T``.
     sign
         ``(q,)`` handedness; ``B = sign * N x T``.
     """
     # With t' = T - N (T.N) and T = t' / |t'|:  H.T = (H.T - (H.N)(T.N)) / |t'|,  H.B = sign H.(N x T) / |t'|
     # (N x N = 0), so neither the orthogonalised tangent nor the bitangent is ever formed.
-    h_n = _dot(high_normals, low_normals)
-    t_n = _dot(tangents, low_normals)
-    inv_length = _dot(tangents, tangents)
+    h, n, t = high_normals, low_normals, tangents
+    h_n = _dot_rows(h, n)
+    t_n = _dot_rows(t, n)
+    inv_length = _dot_rows(t, t)
     inv_length -= t_n * t_n
     np.maximum(inv_length, np.float32(1e-24), out=inv_length)
     np.sqrt(inv_length, out=inv_length)
     np.reciprocal(inv_length, out=inv_length)
-    out = np.empty((len(h_n), 3), np.float32)
-    x = _dot(high_normals, tangents)
+    out = np.empty((3, len(h_n)), np.float32)
+    x = _dot_rows(h, t)
     x -= h_n * t_n
-    x *= inv_length
-    out[:, 0] = x
-    y = _dot(high_normals, np.cross(low_normals, tangents))
+    np.multiply(x, inv_length, out=out[0])
+    # H.(N x T), the triple product, expanded over the rows.
+    y = h[0] * (n[1] * t[2] - n[2] * t[1])
+    y += h[1] * (n[2] * t[0] - n[0] * t[2])
+    y += h[2] * (n[0] * t[1] - n[1] * t[0])
     y *= sign
-    y *= inv_length
-    out[:, 1] = y
-    out[:, 2] = h_n
+    np.multiply(y, inv_length, out=out[1])
+    out[2] = h_n
     return out
 
 
@@ -773,8 +889,22 @@ def ambient_occlusion(
     return open_count / np.float32(max(samples, 1))
 
 
-def _dot(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
-    return np.einsum("qc,qc->q", a, b)
+def _dot_rows(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
+    """``(q,)`` dot products of vectors given as rows ``(3, q)``."""
+    out = a[0] * b[0]
+    out += a[1] * b[1]
+    out += a[2] * b[2]
+    return out
+
+
+def _unit_rows(rows: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Vectors given as rows ``(3, q)`` float32 scaled to unit length in place (zero vectors stay zero)."""
+    length = _dot_rows(rows, rows)
+    np.sqrt(length, out=length)
+    np.maximum(length, np.float32(1e-12), out=length)
+    np.reciprocal(length, out=length)
+    rows *= length
+    return rows
 
 
 def _unit(a: NDArray[np.floating]) -> NDArray[np.float32]:

@@ -202,14 +202,17 @@ class TileRasterizer:
         """Rows in a band of about ``texels`` texels."""
         return max(1, min(self.size, texels // self.size))
 
-    def bands(self, texels_per_band: int = 1 << 18) -> Iterator[TexelRaster]:
-        """Every band of about ``texels_per_band`` texels, top to bottom."""
+    def bands(self, texels_per_band: int = 1 << 18, *, count_overlaps: bool = True) -> Iterator[TexelRaster]:
+        """Every band of about ``texels_per_band`` texels, top to bottom (see :meth:`band`)."""
         rows = self.rows_per_band(texels_per_band)
         for row0 in range(0, self.size, rows):
-            yield self.band(row0, min(row0 + rows, self.size))
+            yield self.band(row0, min(row0 + rows, self.size), count_overlaps=count_overlaps)
 
-    def band(self, row0: int, row1: int) -> TexelRaster:
-        """The covered texels of rows ``[row0, row1)`` (flat indices over the whole tile)."""
+    def band(self, row0: int, row1: int, *, count_overlaps: bool = True) -> TexelRaster:
+        """The covered texels of rows ``[row0, row1)`` (flat indices over the whole tile).
+
+        ``count_overlaps=False`` leaves ``overlap`` at 0 (for callers that took :meth:`overlap_count` first).
+        """
         size = self.size
         runs = self._runs.slice(int(self._row_start[row0]), int(self._row_start[row1]))
         owner = np.full((row1 - row0) * size, -1, dtype=np.int32)
@@ -221,7 +224,8 @@ class TileRasterizer:
         del owner
         rows += row0
         bary = self._barycentrics(rows, cols, face)
-        return TexelRaster(size, rows * size + cols, face, bary, _count_overlaps(runs, row0, row1, size))
+        overlap = _count_overlaps(runs, row0, row1, size) if count_overlaps else 0
+        return TexelRaster(size, rows * size + cols, face, bary, overlap)
 
     def interior_texels(self) -> int:
         """Texel centres inside a triangle, summed over triangles (the covered texels, less the margin ones,
@@ -257,10 +261,16 @@ class TileRasterizer:
         b1 = ax1 * dx
         b1 += ay1 * dy
         b1 += c1
+        b2 = 1.0 - b0
+        b2 -= b1
         bary[:, 0] = b0
         bary[:, 1] = b1
-        bary[:, 2] = 1.0 - b0 - b1
-        outside = np.flatnonzero((bary < 0).any(axis=1))
+        bary[:, 2] = b2
+        # Per-column tests on the contiguous b0, b1, b2 (a reduction over the short last axis is much slower).
+        negative = b0 < 0
+        negative |= b1 < 0
+        negative |= b2 < 0
+        outside = np.flatnonzero(negative)
         if len(outside):
             clamped = np.maximum(bary[outside], 0.0)
             bary[outside] = clamped / np.maximum(clamped.sum(axis=1, keepdims=True), 1e-12)
@@ -397,8 +407,16 @@ def _settle_margin_texels(
     tri = runs.tri[run]
     y, x = np.divmod(flat, size)
     y += row0
-    bary = coef[tri, :, 0] * x[:, None] + coef[tri, :, 1] * y[:, None] + coef[tri, :, 2]
-    outside = np.max(-bary * height[tri], axis=1)
+    # outside = max_k(-bary_k * height_k), one edge k at a time on contiguous columns (the same float64 values
+    # as forming the (n, 3) barycentrics and reducing over their last axis, without the slow short-axis reduction).
+    tri_coef = np.take(coef, tri, axis=0)
+    tri_height = np.take(height, tri, axis=0)
+    outside = np.full(len(tri), -np.inf)
+    for k in range(3):
+        bary_k = tri_coef[:, k, 0] * x + tri_coef[:, k, 1] * y + tri_coef[:, k, 2]
+        np.negative(bary_k, out=bary_k)
+        bary_k *= tri_height[:, k]
+        np.maximum(outside, bary_k, out=outside)
     near = outside <= margin_px
     flat, tri, outside = flat[near], tri[near], outside[near].astype(np.float32)
     best = np.full(len(owner), np.inf, np.float32)

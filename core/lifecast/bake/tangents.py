@@ -35,30 +35,64 @@ _NORMAL_CHUNK = 1 << 17
 def vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float32]:
     """``(n, 3) float32`` unit vertex normals: the angle-weighted mean of the adjacent face normals.
 
-    The same weighting as Blender's smooth shading. Vectorised in chunks of faces with one ``bincount``
-    per corner and axis (float32 geometry, float64 sums): about 0.2 s for a million triangles.
+    The same weighting as Blender's smooth shading. Vectorised in chunks of faces on coordinate columns
+    (x, y and z each contiguous, float32 geometry) with one ``bincount`` per axis over the three corners
+    (float64 sums): about 0.1 s for a million triangles.
     """
     v = np.asarray(vertices, np.float32)
+    columns = [np.ascontiguousarray(v[:, axis]) for axis in range(3)]
     faces = np.asarray(faces)
     normals = np.zeros((3, len(v)))
     for start in range(0, len(faces), _NORMAL_CHUNK):
         f = faces[start : start + _NORMAL_CHUNK].T.astype(np.intp)  # (3, c): contiguous corner columns
-        p0, p1, p2 = (np.take(v, f[k], axis=0) for k in range(3))
-        e01, e02, e12 = p1 - p0, p2 - p0, p2 - p1
-        face_n = np.cross(e01, e02)
-        face_n /= np.maximum(np.sqrt(np.einsum("ij,ij->i", face_n, face_n)), 1e-30)[:, None]
-        inv_len = [1.0 / np.maximum(np.sqrt(np.einsum("ij,ij->i", e, e)), 1e-30) for e in (e01, e02, e12)]
-        cosines = (
-            np.einsum("ij,ij->i", e01, e02) * inv_len[0] * inv_len[1],
-            -np.einsum("ij,ij->i", e01, e12) * inv_len[0] * inv_len[2],
-            np.einsum("ij,ij->i", e02, e12) * inv_len[1] * inv_len[2],
-        )
-        axes = [np.ascontiguousarray(face_n[:, axis]) for axis in range(3)]
-        for k in range(3):
-            angle = np.arccos(np.clip(cosines[k], -1.0, 1.0))
-            for axis in range(3):
-                normals[axis] += np.bincount(f[k], weights=axes[axis] * angle, minlength=len(v))
+        p0, p1, p2 = ([np.take(column, f[k]) for column in columns] for k in range(3))
+        e01, e02, e12 = _sub(p1, p0), _sub(p2, p0), _sub(p2, p1)
+        face_n = _cross(e01, e02)
+        inv = _inv_length(face_n)
+        for component in face_n:
+            component *= inv
+        inv01, inv02, inv12 = _inv_length(e01), _inv_length(e02), _inv_length(e12)
+        cos0 = _dot(e01, e02)
+        cos0 *= inv01
+        cos0 *= inv02
+        cos1 = _dot(e01, e12)
+        np.negative(cos1, out=cos1)
+        cos1 *= inv01
+        cos1 *= inv12
+        cos2 = _dot(e02, e12)
+        cos2 *= inv02
+        cos2 *= inv12
+        angle = np.concatenate([cos0, cos1, cos2])  # corner angles, corner 0 of every face first
+        np.clip(angle, -1.0, 1.0, out=angle)
+        np.arccos(angle, out=angle)
+        corner = f.reshape(-1)
+        for axis, component in enumerate(face_n):
+            normals[axis] += np.bincount(corner, weights=angle * np.tile(component, 3), minlength=len(v))
     return _normalize(normals.T).astype(np.float32)
+
+
+def _sub(a: list[NDArray[np.float32]], b: list[NDArray[np.float32]]) -> list[NDArray[np.float32]]:
+    return [x - y for x, y in zip(a, b, strict=True)]
+
+
+def _dot(a: list[NDArray[np.float32]], b: list[NDArray[np.float32]]) -> NDArray[np.float32]:
+    out = a[0] * b[0]
+    out += a[1] * b[1]
+    out += a[2] * b[2]
+    return out
+
+
+def _cross(a: list[NDArray[np.float32]], b: list[NDArray[np.float32]]) -> list[NDArray[np.float32]]:
+    return [a[(k + 1) % 3] * b[(k + 2) % 3] - a[(k + 2) % 3] * b[(k + 1) % 3] for k in range(3)]
+
+
+def _inv_length(a: list[NDArray[np.float32]]) -> NDArray[np.float32]:
+    """``1 / |a|`` of vectors given as coordinate columns (``1e30`` for zero vectors)."""
+    out = _dot(a, a)
+    np.sqrt(out, out=out)
+    np.maximum(out, np.float32(1e-30), out=out)
+    np.reciprocal(out, out=out)
+    return out
 
 
 def corner_angles(corners: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -123,9 +157,7 @@ def corner_tangents(
         contrib[:, k] = _normalize(proj) * weight[:, k : k + 1]
 
     # Group corners by (position, uv, handedness) and sum.
-    keys = np.stack([f.ravel(), fu.ravel(), np.repeat(sign, 3)], axis=1)
-    _, group = np.unique(keys, axis=0, return_inverse=True)
-    group = group.ravel()
+    group = _corner_groups(f.ravel(), fu.ravel(), np.repeat(sign, 3) > 0)
     summed = np.zeros((int(group.max()) + 1 if len(group) else 0, 3))
     np.add.at(summed, group, contrib.reshape(-1, 3))
     tangent = summed[group].reshape(-1, 3, 3)
@@ -139,6 +171,28 @@ def corner_tangents(
         tangent[empty] = any_perpendicular(corner_n[empty])
     tangent = _normalize(tangent)
     return tangent.astype(np.float32), np.repeat(sign[:, None], 3, axis=1).astype(np.float32)
+
+
+def _corner_groups(
+    vertex: NDArray[np.int64], uv: NDArray[np.int64], right_handed: NDArray[np.bool_]
+) -> NDArray[np.int64]:
+    """``(c,)`` group id of each corner: corners sharing the vertex, the UV and the handedness share an id.
+
+    One int64 key per corner and a 1-D ``unique`` (several times faster than ``unique`` over rows); rows
+    are the fallback when the key would not fit in 62 bits.
+    """
+    if len(vertex) == 0:
+        return np.zeros(0, np.int64)
+    n_uv = int(uv.max()) + 1
+    if (int(vertex.max()) + 1) * n_uv * 2 < 1 << 62:
+        key = vertex * n_uv
+        key += uv
+        key *= 2
+        key += right_handed
+        _, group = np.unique(key, return_inverse=True)
+    else:
+        _, group = np.unique(np.stack([vertex, uv, right_handed], axis=1), axis=0, return_inverse=True)
+    return np.asarray(group, np.int64).ravel()
 
 
 def any_perpendicular(normals: NDArray[np.float64]) -> NDArray[np.float64]:
