@@ -146,9 +146,10 @@ def vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    out = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(out, f[:, k], fn)
+    corners = f.T.ravel()  # corner k of every face, k = 0, 1, 2
+    out = np.stack(
+        [np.bincount(corners, weights=np.tile(fn[:, axis], 3), minlength=len(v)) for axis in range(3)], axis=1
+    )
     norm = np.linalg.norm(out, axis=1, keepdims=True)
     return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
 

@@ -310,6 +310,8 @@ def _landmark_rows(
 
 
 def _torch_csr(m: sp.spmatrix, dev: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``m`` as a torch sparse CSR tensor (torch's product is multi-threaded on the CPU: measured faster here
+    than scipy's single-threaded one, 3.7-4.1 s against 5.3-5.7 s a wrap)."""
     c = sp.csr_matrix(m)
     with warnings.catch_warnings():  # "sparse CSR support is in beta"
         warnings.simplefilter("ignore", UserWarning)
@@ -351,16 +353,15 @@ class _LevelSystem:
 class _PullTerm:
     """Point-to-plane (+ point-to-point) pulls of barycentric template points towards targets.
 
+    Each point ``k`` is pulled by the ``3 x 3`` matrix ``M_k = w_k (gamma I + n_k n_k^T)``.
     ``rows`` is ``None`` when point ``k`` is fitted vertex ``k`` (the template -> scan term),
     else a ``(q, n_fit)`` sparse matrix of barycentric rows (the scan -> template term).
     """
 
-    rows: torch.Tensor | None
+    rows: torch.Tensor | None  # (q, n_fit) sparse CSR
     rows_t: torch.Tensor | None
-    weight: torch.Tensor  # (q, 1)
+    matrices: torch.Tensor  # (q, 3, 3) the M_k
     targets: torch.Tensor  # (q, 3)
-    normals: torch.Tensor  # (q, 3)
-    gamma: float
     blocks: torch.Tensor  # (n_fit, 3, 3): this term's diagonal blocks of the system matrix
 
     @classmethod
@@ -372,15 +373,12 @@ class _PullTerm:
         gamma: float,
         t: Callable[[NDArray[np.generic]], torch.Tensor],
     ) -> _PullTerm:
-        w = keep.astype(np.float64)
-        normals = np.where(keep[:, None], normals, 0.0)
-        targets = np.where(keep[:, None], targets, 0.0)
-        blocks = w[:, None, None] * (gamma * np.eye(3) + normals[:, :, None] * normals[:, None, :])
-        return cls(None, None, t(w[:, None]), t(targets), t(normals), gamma, t(blocks))
+        matrices = t(_pull_matrices(np.where(keep[:, None], normals, 0.0), keep.astype(np.float64), gamma))
+        return cls(None, None, matrices, t(np.where(keep[:, None], targets, 0.0)), matrices)
 
     def pull(self, y: torch.Tensor) -> torch.Tensor:
-        """``W (gamma I + n n^T) y`` row by row."""
-        return self.weight * (self.gamma * y + self.normals * (self.normals * y).sum(1, keepdim=True))
+        """``M_k y_k`` row by row."""
+        return apply_blocks(self.matrices, y)
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         if self.rows is None or self.rows_t is None:
@@ -390,6 +388,11 @@ class _PullTerm:
     def rhs(self) -> torch.Tensor:
         pulled = self.pull(self.targets)
         return pulled if self.rows_t is None else torch.sparse.mm(self.rows_t, pulled)
+
+
+def _pull_matrices(normals: NDArray[np.float64], weights: NDArray[np.float64], gamma: float) -> NDArray[np.float64]:
+    """``(q, 3, 3)`` matrices ``w_k (gamma I + n_k n_k^T)`` of ``(q, 3)`` normals and ``(q,)`` weights."""
+    return weights[:, None, None] * (gamma * np.eye(3) + normals[:, :, None] * normals[:, None, :])
 
 
 def _reverse_samples(surface: ScanSurface, count: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -435,22 +438,20 @@ def _reverse_term(
     rows = sp.csr_matrix(
         (bary.ravel(), (np.repeat(np.arange(len(corners)), 3), corners.ravel())), shape=(len(corners), n_fit)
     )
-    gamma, beta = settings.point_weight, settings.reverse_weight
-    outer = (gamma * np.eye(3) + normal[:, :, None] * normal[:, None, :]).reshape(-1, 9)
+    matrices = _pull_matrices(normal, np.full(len(corners), settings.reverse_weight), settings.point_weight)
+    flat_matrices = matrices.reshape(-1, 9)
     blocks = np.zeros((n_fit, 9))
     for k in range(3):
-        contribution = (bary[:, k] ** 2)[:, None] * outer
+        contribution = (bary[:, k] ** 2)[:, None] * flat_matrices
         for c in range(9):
             blocks[:, c] += np.bincount(corners[:, k], weights=contribution[:, c], minlength=n_fit)
     dev, dtype = t(np.zeros(1)).device, t(np.zeros(1)).dtype
     return _PullTerm(
         rows=_torch_csr(rows, dev, dtype),
         rows_t=_torch_csr(rows.T, dev, dtype),
-        weight=t(np.full((len(corners), 1), beta)),
+        matrices=t(matrices),
         targets=t(target - origin),
-        normals=t(normal),
-        gamma=gamma,
-        blocks=t(beta * blocks.reshape(-1, 3, 3)),
+        blocks=t(blocks.reshape(-1, 3, 3)),
     )
 
 
@@ -481,9 +482,17 @@ def _solve_step(
     inverse = torch.linalg.inv(blocks)
 
     def precondition(r: torch.Tensor) -> torch.Tensor:
-        return torch.bmm(inverse, r[:, :, None])[:, :, 0]
+        return apply_blocks(inverse, r)
 
     return conjugate_gradients(apply, rhs, x0, precondition, settings.cg_iterations)
+
+
+def apply_blocks(blocks: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``(q, 3)`` products ``B_k y_k`` of ``(q, 3, 3)`` blocks and ``(q, 3)`` vectors.
+
+    Three column products: measured 1.3-1.5x faster than ``torch.bmm`` on ``3 x 3`` blocks (CPU, 2 threads).
+    """
+    return blocks[:, :, 0] * y[:, 0:1] + blocks[:, :, 1] * y[:, 1:2] + blocks[:, :, 2] * y[:, 2:3]
 
 
 def conjugate_gradients(
