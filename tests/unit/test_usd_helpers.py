@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from pxr import Vt
 
-from lifecast.usd.geometry import area_weighted_vertex_normals, srgb_to_linear
+from lifecast.bake.tangents import vertex_normals
+from lifecast.usd.geometry import baked_vertex_normals, srgb_to_linear
 from lifecast.usd.material import texture_asset_path, texture_files
 from lifecast.usd.metadata import check_variant_name, prim_name, to_usd_dictionary, to_usd_value
 
@@ -63,21 +64,22 @@ def test_texture_files_expands_udim_tiles(tmp_path: Path) -> None:
     assert texture_files(tmp_path, "./maps/c.<UDIM>.png") == []
 
 
-def test_area_weighted_normals_favour_the_larger_face() -> None:
-    # Vertex 0 is shared by a large face in the XY plane and a small one in the XZ plane.
+def test_normals_are_the_bakers_angle_weighted_ones() -> None:
+    # Vertex 0 is shared by a large face in the XY plane and a small one in the XZ plane, both with a right angle
+    # there: angle weighting gives them equal say (area weighting would give the large face 100x more).
     vertices = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 1], [1, 0, 0]], np.float32)
     faces = np.array([[0, 1, 2], [0, 3, 4]], np.int32)
-    normals = area_weighted_vertex_normals(vertices, faces)
+    normals = baked_vertex_normals(vertices, faces)
     assert normals.dtype == np.float32 and normals.shape == (5, 3)
-    expected = np.array([0.0, 0.5, 50.0]) / np.linalg.norm([0.0, 0.5, 50.0])
-    np.testing.assert_allclose(normals[0], expected, atol=1e-6)
+    np.testing.assert_allclose(normals[0], np.array([0.0, 1.0, 1.0]) / np.sqrt(2.0), atol=1e-6)
     np.testing.assert_allclose(normals[1], [0, 0, 1], atol=1e-6)
     np.testing.assert_allclose(normals[3], [0, 1, 0], atol=1e-6)
+    np.testing.assert_array_equal(normals, vertex_normals(vertices, faces))
 
 
 def test_unreferenced_vertex_gets_a_finite_normal() -> None:
     vertices = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [5, 5, 5]], np.float32)
-    normals = area_weighted_vertex_normals(vertices, np.array([[0, 1, 2]], np.int32))
+    normals = baked_vertex_normals(vertices, np.array([[0, 1, 2]], np.int32))
     assert np.all(np.isfinite(normals))
     np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-6)
 

@@ -15,7 +15,7 @@ from pxr import Usd, UsdGeom
 from lifecast.mesh import TriMesh
 from lifecast.pipeline.store import load_values, save_values
 from lifecast.usd import PolygonFaces, export_asset, validate_asset_report
-from lifecast.usd.geometry import area_weighted_vertex_normals, define_mesh
+from lifecast.usd.geometry import baked_vertex_normals, define_mesh
 from tests.conftest import icosphere
 
 
@@ -109,7 +109,7 @@ def test_define_mesh_authors_the_polygons_with_uvs_per_corner() -> None:
     # Normals stay per vertex, from the triangles the maps were baked on.
     assert usd_mesh.GetNormalsInterpolation() == UsdGeom.Tokens.vertex
     normals = np.asarray(usd_mesh.GetNormalsAttr().Get())
-    np.testing.assert_allclose(normals, area_weighted_vertex_normals(mesh.vertices, mesh.faces), atol=1e-6)
+    np.testing.assert_allclose(normals, baked_vertex_normals(mesh.vertices, mesh.faces), atol=1e-6)
 
 
 def test_define_mesh_without_polygons_authors_triangles() -> None:

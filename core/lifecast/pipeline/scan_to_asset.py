@@ -650,10 +650,11 @@ def build_stages(
     if template is not None:
         provenance["template"] = template
     # version 4: a wrapped template's LOD0 keeps the template's polygons (quads) and per-corner UVs.
+    # version 5: the normals authored are the angle-weighted ones the maps were baked against.
     export = Stage(
         "export",
         _export,
-        version="4",
+        version="5",
         deps=("uv", "texture") + (("wrap",) if template is not None else ()),
         params={
             "name": name,
