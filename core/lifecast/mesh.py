@@ -114,3 +114,26 @@ class Scan:
 def empty_faces() -> NDArray[np.int32]:
     """A ``(0, 3) int32`` face array, for point clouds."""
     return np.zeros((0, 3), dtype=np.int32)
+
+
+def fan_triangle_corners(sizes: NDArray[np.integer]) -> NDArray[np.int64]:
+    """Corner positions of the fan triangulation of polygons stored flat, polygon after polygon.
+
+    Polygon ``(c0, c1, ..., ck)`` becomes ``(c0, c1, c2), (c0, c2, c3), ...`` (a quad is cut along its
+    ``c0``-``c2`` diagonal), the way both the wrap's triangles and the USD asset's polygons are related.
+
+    Parameters
+    ----------
+    sizes
+        ``(p,)`` corner count of each polygon (each at least 3).
+
+    Returns
+    -------
+    ``(m, 3) int64`` positions into the flat corner arrays, ``m = (sizes - 2).sum()``, polygon after polygon:
+    index the corner vertex (or corner UV) array with it to get the triangles.
+    """
+    sizes = np.asarray(sizes, np.int64)
+    n_tris = sizes - 2
+    first = np.repeat(np.cumsum(sizes) - sizes, n_tris)
+    local = np.arange(int(n_tris.sum()), dtype=np.int64) - np.repeat(np.cumsum(n_tris) - n_tris, n_tris)
+    return np.stack([first, first + local + 1, first + local + 2], axis=1)

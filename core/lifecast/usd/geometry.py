@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pxr import Sdf, Usd, UsdGeom, Vt
 
-from lifecast.mesh import TriMesh
+from lifecast.mesh import TriMesh, fan_triangle_corners
 
 __all__ = ["PolygonFaces", "baked_vertex_normals", "define_mesh", "srgb_to_linear"]
 
@@ -76,12 +76,7 @@ class PolygonFaces:
         face_uvs
             ``(m, 3) int32`` uv indices, or ``None`` without ``uv_indices``.
         """
-        counts = np.asarray(self.counts, np.int64)
-        starts = np.cumsum(counts) - counts
-        n_tris = counts - 2
-        first = np.repeat(starts, n_tris)
-        local = np.arange(int(n_tris.sum()), dtype=np.int64) - np.repeat(np.cumsum(n_tris) - n_tris, n_tris)
-        corners = np.stack([first, first + local + 1, first + local + 2], axis=1)
+        corners = fan_triangle_corners(self.counts)
         faces = np.asarray(self.vertex_indices, np.int32)[corners]
         face_uvs = None if self.uv_indices is None else np.asarray(self.uv_indices, np.int32)[corners]
         return faces, face_uvs

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from lifecast.errors import InputError
 from lifecast.io.obj import obj_index
+from lifecast.mesh import fan_triangle_corners
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,9 @@ class PolygonMesh:
         polygon_of
             ``(m,) int64`` the polygon each triangle came from.
         """
-        starts = self.polygon_starts[:-1]
         sizes = np.diff(self.polygon_starts)
-        n_tris = sizes - 2
-        polygon_of = np.repeat(np.arange(len(sizes), dtype=np.int64), n_tris)
-        first = np.repeat(starts, n_tris)
-        local = np.arange(len(polygon_of), dtype=np.int64) - np.repeat(np.cumsum(n_tris) - n_tris, n_tris)
-        corners = np.stack([first, first + local + 1, first + local + 2], axis=1)
+        polygon_of = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes - 2)
+        corners = fan_triangle_corners(sizes)
         return self.corner_vertices[corners], self.corner_uvs[corners], polygon_of
 
 
