@@ -117,6 +117,32 @@ def _take(fields: dict[str, Any], allowed: tuple[str, ...], command: str) -> dic
     return fields
 
 
+class _OneStageRun:
+    """The event sequence of a job that is one stage of its own name (``inspect``, ``preview``, ``template``):
+    ``run_start`` and ``stage_start`` when made, ``progress`` through :meth:`progress`, then ``stage_end`` and
+    ``done`` from :meth:`finish`."""
+
+    def __init__(self, sink: EventSink, name: str) -> None:
+        self.sink, self.name = sink, name
+        self._t0 = time.perf_counter()
+        sink.emit(Event("run_start", {"command": name, "version": lifecast.__version__, "stages": [name]}))
+        sink.emit(Event("stage_start", {"stage": name, "cached": False}))
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self.sink.emit(Event("progress", {"stage": self.name, "fraction": round(fraction, 4), "message": message}))
+
+    def finish(self, summary: Any, *, outputs: dict[str, str] | None = None, report: Any = None) -> int:
+        """``stage_end`` with ``summary``, then ``done`` with ``outputs`` (and ``report`` when given)."""
+        seconds = round(time.perf_counter() - self._t0, 3)
+        end = {"stage": self.name, "cached": False, "seconds": seconds, "summary": summary}
+        self.sink.emit(Event("stage_end", end))
+        done: dict[str, Any] = {"ok": True, "seconds": seconds, "outputs": outputs or {}}
+        if report is not None:
+            done["report"] = report
+        self.sink.emit(Event("done", done))
+        return EXIT_OK
+
+
 def _run_inspect(fields: dict[str, Any], sink: EventSink) -> int:
     from lifecast.geometry import qa_report
     from lifecast.io import read_scan
@@ -124,32 +150,22 @@ def _run_inspect(fields: dict[str, Any], sink: EventSink) -> int:
     fields = _take(fields, ("scan", "texture", "units", "up"), "inspect")
     if not fields.get("scan"):
         raise InputError("an inspect job needs 'scan'")
-    t0 = time.perf_counter()
-    sink.emit(Event("run_start", {"command": "inspect", "version": lifecast.__version__, "stages": ["inspect"]}))
-    sink.emit(Event("stage_start", {"stage": "inspect", "cached": False}))
-
-    def progress(fraction: float, message: str = "") -> None:
-        sink.emit(Event("progress", {"stage": "inspect", "fraction": round(fraction, 4), "message": message}))
-
+    run = _OneStageRun(sink, "inspect")
     texture = Path(fields["texture"]) if fields.get("texture") else None
     scan = read_scan(Path(fields["scan"]), texture=texture, units=fields.get("units"), up=fields.get("up"))
-    progress(0.6, "measuring")
+    run.progress(0.6, "measuring")
     report = qa_report(scan.mesh, scan.units)
     report["notes"] = list(scan.notes)
     report["point_cloud"] = scan.mesh.is_point_cloud
     report["units"], report["up"] = scan.units, scan.up
     for note in scan.notes:
         sink.emit(Event("log", {"stage": "inspect", "message": note}))
-    progress(1.0)
-    seconds = round(time.perf_counter() - t0, 3)
+    run.progress(1.0)
     after = report.get("after", report)
     summary = {"vertices": len(scan.mesh.vertices), "faces": len(scan.mesh.faces), "units": scan.units}
     if isinstance(after, dict) and "holes" in after:
         summary["holes"] = after["holes"] if isinstance(after["holes"], int) else len(after["holes"])
-    sink.emit(Event("stage_end", {"stage": "inspect", "cached": False, "seconds": seconds, "summary": summary}))
-    plain = json.loads(json.dumps(report, default=str))
-    sink.emit(Event("done", {"ok": True, "seconds": seconds, "outputs": {}, "report": plain}))
-    return EXIT_OK
+    return run.finish(summary, report=json.loads(json.dumps(report, default=str)))
 
 
 def _run_preview(fields: dict[str, Any], sink: EventSink) -> int:
@@ -162,26 +178,17 @@ def _run_preview(fields: dict[str, Any], sink: EventSink) -> int:
     out = Path(fields["out"])
     if out.suffix.lower() != ".png":
         raise InputError("a preview is written as PNG: give 'out' a .png name", out)
-    t0 = time.perf_counter()
-    sink.emit(Event("run_start", {"command": "preview", "version": lifecast.__version__, "stages": ["preview"]}))
-    sink.emit(Event("stage_start", {"stage": "preview", "cached": False}))
-
-    def progress(fraction: float, message: str = "") -> None:
-        sink.emit(Event("progress", {"stage": "preview", "fraction": round(fraction, 4), "message": message}))
-
+    run = _OneStageRun(sink, "preview")
     summary = render_preview(
         Path(source),
         out,
         size=int(fields.get("size", 512)),
         yaw=float(fields.get("yaw", 25.0)),
         pitch=float(fields.get("pitch", 10.0)),
-        progress=progress,
+        progress=run.progress,
     )
-    seconds = round(time.perf_counter() - t0, 3)
     sink.emit(Event("artifact", {"stage": "preview", "path": str(out), "kind": "image"}))
-    sink.emit(Event("stage_end", {"stage": "preview", "cached": False, "seconds": seconds, "summary": summary}))
-    sink.emit(Event("done", {"ok": True, "seconds": seconds, "outputs": {"preview": str(out)}}))
-    return EXIT_OK
+    return run.finish(summary, outputs={"preview": str(out)})
 
 
 def _run_template(fields: dict[str, Any], sink: EventSink) -> int:
@@ -191,15 +198,9 @@ def _run_template(fields: dict[str, Any], sink: EventSink) -> int:
     fields = _take(fields, ("template", "template_landmarks"), "template")
     if not fields.get("template"):
         raise InputError("a template job needs 'template' (anny-head, anny-body or a template mesh path)")
-    t0 = time.perf_counter()
-    sink.emit(Event("run_start", {"command": "template", "version": lifecast.__version__, "stages": ["template"]}))
-    sink.emit(Event("stage_start", {"stage": "template", "cached": False}))
-
-    def progress(fraction: float, message: str = "") -> None:
-        sink.emit(Event("progress", {"stage": "template", "fraction": round(fraction, 4), "message": message}))
-
+    run = _OneStageRun(sink, "template")
     markup = Path(fields["template_landmarks"]) if fields.get("template_landmarks") else None
-    template = resolve_template(str(fields["template"]), markup, progress=progress)
+    template = resolve_template(str(fields["template"]), markup, progress=run.progress)
     report: dict[str, Any] = {
         "template": template.name,
         "kind": template.kind,
@@ -211,8 +212,4 @@ def _run_template(fields: dict[str, Any], sink: EventSink) -> int:
         "excluded_vertices": int(template.exclude.sum()),
         "shape_model": list(template.shape_model.labels) if template.shape_model is not None else None,
     }
-    seconds = round(time.perf_counter() - t0, 3)
-    summary = {k: report[k] for k in ("template", "vertices", "faces", "has_uvs")}
-    sink.emit(Event("stage_end", {"stage": "template", "cached": False, "seconds": seconds, "summary": summary}))
-    sink.emit(Event("done", {"ok": True, "seconds": seconds, "outputs": {}, "report": report}))
-    return EXIT_OK
+    return run.finish({k: report[k] for k in ("template", "vertices", "faces", "has_uvs")}, report=report)
