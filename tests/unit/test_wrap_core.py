@@ -91,6 +91,21 @@ def test_boundary_matches_are_flagged() -> None:
     assert m.distances[0] == pytest.approx(0.2)
 
 
+def test_moved_surface_answers_like_a_new_one() -> None:
+    """``ScanSurface.moved`` reuses the triangles' boundary edges; its answers are those of a surface built anew."""
+    plane = grid_plane(11)
+    bent = plane.vertices.astype(np.float64).copy()
+    bent[:, 2] = 0.3 * np.sin(3.0 * bent[:, 0]) * bent[:, 1]
+    queries = np.random.default_rng(0).uniform([-0.2, -0.2, -0.5], [1.2, 1.2, 0.5], (200, 3))
+    moved = ScanSurface(plane.vertices, plane.faces, normal_rings=1).moved(bent).closest(queries)
+    fresh = ScanSurface(bent, plane.faces, normal_rings=1).closest(queries)
+    for field in ("points", "normals", "distances", "on_boundary", "triangles", "barycentric"):
+        np.testing.assert_array_equal(getattr(moved, field), getattr(fresh, field))
+    assert moved.on_boundary.any() and not moved.on_boundary.all()
+    with pytest.raises(ValueError, match="3 positions for a surface of 121 vertices"):
+        ScanSurface(plane.vertices, plane.faces).moved(bent[:3])
+
+
 def test_scan_landmark_checks(tmp_path: Path) -> None:
     sphere = icosphere(3)
     uvs = np.zeros((len(sphere.vertices), 2))

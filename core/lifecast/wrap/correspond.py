@@ -70,17 +70,30 @@ class ScanSurface:
     def __init__(
         self, vertices: NDArray[np.floating], faces: NDArray[np.integer], *, normal_rings: int = NORMAL_RINGS
     ) -> None:
+        self.faces = np.asarray(faces, np.int64)
+        self._normal_rings = normal_rings
+        self._boundary_keys = _boundary_edge_keys(self.faces, len(vertices))
+        self._place(vertices)
+
+    def moved(self, vertices: NDArray[np.floating]) -> ScanSurface:
+        """The same triangles over ``(n, 3)`` new positions (what depends only on the triangles is reused)."""
+        if len(vertices) != len(self.vertices):
+            raise ValueError(f"{len(vertices)} positions for a surface of {len(self.vertices)} vertices")
+        out = object.__new__(ScanSurface)
+        out.faces, out._normal_rings, out._boundary_keys = self.faces, self._normal_rings, self._boundary_keys
+        out._place(vertices)
+        return out
+
+    def _place(self, vertices: NDArray[np.floating]) -> None:
         import open3d as o3d
 
         self.vertices = np.asarray(vertices, np.float64)
-        self.faces = np.asarray(faces, np.int64)
-        self.vertex_normals = smooth_vertex_normals(self.vertices, self.faces, normal_rings)
+        self.vertex_normals = smooth_vertex_normals(self.vertices, self.faces, self._normal_rings)
         self._scene = o3d.t.geometry.RaycastingScene()
         self._scene.add_triangles(
             o3d.core.Tensor.from_numpy(np.ascontiguousarray(self.vertices, np.float32)),
             o3d.core.Tensor.from_numpy(np.ascontiguousarray(self.faces, np.uint32)),
         )
-        self._boundary_keys = _boundary_edge_keys(self.faces, len(self.vertices))
 
     def closest(self, queries: NDArray[np.floating]) -> Matches:
         """Closest surface points of ``(q, 3)`` queries."""

@@ -33,8 +33,9 @@ the similarity from a few clicked landmarks is off by a degree or two, and a
 regulariser anchored to a misplaced template keeps the misplacement.
 
 As in optimal-step NICP (Amberg et al. 2007) the stiffness ``alpha`` then goes
-from stiff to supple with a few correspondence updates per level, and the
-landmark weight decays with it (clicked landmarks are noisy: they place the
+from stiff to supple (by default ten geometric levels, one correspondence update
+each: measured as accurate as six levels of three updates, in 10 solves instead
+of 18), and the landmark weight decays with it (clicked landmarks are noisy: they place the
 template, the scan's surface finishes it). With the matches fixed ``E`` is
 quadratic; each step is one sparse SPD solve by conjugate gradients, warm
 started and stopped after a fixed number of iterations, with a 3x3 block-Jacobi
@@ -68,7 +69,7 @@ class RefineSettings:
     Attributes
     ----------
     stiffness
-        Regulariser weights ``alpha``, stiff to supple.
+        Regulariser weights ``alpha``, stiff to supple (the default: ``geomspace(1e4, 30, 10)``, rounded).
     steps_per_level
         Correspondence updates (and solves) per stiffness level.
     regulariser
@@ -97,8 +98,8 @@ class RefineSettings:
         ``eps``: how strongly each solve stays near the previous positions.
     """
 
-    stiffness: Sequence[float] = (1e4, 3e3, 1e3, 300.0, 100.0, 30.0)
-    steps_per_level: int = 3
+    stiffness: Sequence[float] = (1e4, 5240.0, 2750.0, 1440.0, 756.0, 397.0, 208.0, 109.0, 57.2, 30.0)
+    steps_per_level: int = 1
     regulariser: Regulariser = "bending"
     landmark_weight: tuple[float, float] = (10.0, 0.1)
     point_weight: float = 0.1
@@ -109,7 +110,7 @@ class RefineSettings:
     trim: float = 3.0
     min_trim_edges: float = 2.0
     max_normal_angle: float = 60.0
-    cg_iterations: int = 100
+    cg_iterations: int = 130
     proximal_weight: float = 1e-3
 
 
@@ -199,6 +200,7 @@ def refine_nonrigid(
     min_trim = settings.min_trim_edges * edge_len
     lam0, lam1 = settings.landmark_weight
     samples = _reverse_samples(surface, settings.reverse_samples) if settings.reverse_weight > 0 else None
+    fitted_surface = ScanSurface(v_all[fit], fit_faces, normal_rings=0) if samples is not None else None
     step = 0
     for level, alpha in enumerate(levels):
         lam = lam0 * (lam1 / lam0) ** (level / max(len(levels) - 1, 1)) if landmark_rows and lam0 > 0 else 0.0
@@ -217,8 +219,8 @@ def refine_nonrigid(
             )
             data = _PullTerm.vertices(keep, matches.points - origin, matches.normals, settings.point_weight, t)
             reverse = None
-            if samples is not None:
-                reverse = _reverse_term(samples, current, fit_faces, settings, min_trim, origin, t)
+            if samples is not None and fitted_surface is not None:
+                reverse = _reverse_term(samples, fitted_surface.moved(current), settings, min_trim, origin, t)
             x = _solve_step(x, system, rhs_fixed, data, reverse, settings)
             step += 1
             progress(step / total, f"stiffness {alpha:g}: {int(keep.sum()):,} of {len(fit):,} vertices matched")
@@ -270,8 +272,10 @@ def _regulariser_matrix(
     faces: NDArray[np.int64], local: NDArray[np.int64], n_fit: int, vertices: NDArray[np.float64], kind: Regulariser
 ) -> tuple[sp.csr_matrix, float]:
     """``(n_fit, n_fit)`` regulariser matrix (see the module docstring) and the mean template edge length."""
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    e = np.unique(np.sort(e, axis=1), axis=0)
+    e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    n = int(faces.max()) + 1 if len(faces) else 0
+    keys = np.unique(e[:, 0] * n + e[:, 1])  # unique rows, in the order np.unique(e, axis=0) gives
+    e = np.stack([keys // max(n, 1), keys % max(n, 1)], axis=1)
     edge_len = float(np.linalg.norm(vertices[e[:, 0]] - vertices[e[:, 1]], axis=1).mean()) if len(e) else 0.0
     le = local[e]
     le = le[(le >= 0).all(1)]
@@ -406,16 +410,19 @@ def _reverse_samples(surface: ScanSurface, count: int) -> tuple[NDArray[np.float
 
 def _reverse_term(
     samples: tuple[NDArray[np.float64], NDArray[np.float64]],
-    current: NDArray[np.float64],
-    fit_faces: NDArray[np.int64],
+    template: ScanSurface,
     settings: RefineSettings,
     min_trim: float,
     origin: NDArray[np.float64],
     t: Callable[[NDArray[np.generic]], torch.Tensor],
 ) -> _PullTerm | None:
-    """Scan samples matched to their closest points on the current template (filtered like the forward matches)."""
+    """Scan samples matched to their closest points on the current template (filtered like the forward matches).
+
+    ``template`` is the fitted part of the template at its current positions (fitted-vertex numbering,
+    flat vertex normals).
+    """
     points, normals = samples
-    template = ScanSurface(current, fit_faces, normal_rings=0)
+    current, fit_faces = template.vertices, template.faces
     m = template.closest(points)
     keep = match_filter(
         m,
