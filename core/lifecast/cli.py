@@ -79,7 +79,8 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
         "--maps",
         type=_map_list,
         default=("albedo", "normal", "displacement"),
-        help="maps to bake per LOD: albedo,normal,displacement,object_normal,ao (default albedo,normal,displacement)",
+        help="maps to bake per LOD: albedo,normal,displacement,object_normal,ao,cavity "
+        "(default albedo,normal,displacement)",
     )
     p.add_argument("--cage", type=float, help="bake cage distance in asset units (default: from the meshes' distance)")
     p.add_argument("--device", default="cpu", help="device for baking: cpu or cuda (default cpu)")

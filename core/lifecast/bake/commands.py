@@ -28,7 +28,7 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
     """Add ``bake`` to the CLI's subparsers; returns ``{"bake": handler}``."""
     p = subparsers.add_parser(
         "bake",
-        help="bake albedo / normal / displacement / AO maps from a scan into a mesh's UVs",
+        help="bake albedo / normal / displacement / AO / cavity maps from a scan into a mesh's UVs",
         description="Bake maps from HIGH (the dense scan) into the UV tiles of LOW (the production mesh). "
         "Files are named <name>_<channel>.<UDIM>.<ext>.",
     )
@@ -38,7 +38,7 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
     p.add_argument(
         "--maps",
         default=DEFAULT_MAPS,
-        help="comma-separated: albedo, normal, object_normal, displacement, ao (default %(default)s); "
+        help="comma-separated: albedo, normal, object_normal, displacement, ao, cavity (default %(default)s); "
         "a coverage mask is always written",
     )
     p.add_argument("--size", type=int, default=4096, help="texels per tile side (default 4096)")
@@ -50,6 +50,17 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
     p.add_argument("--name", help="file name prefix (default: the low mesh's file name)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--ao-samples", type=int, default=16, help="hemisphere rays per texel for ao (default 16)")
+    p.add_argument(
+        "--cavity-radius",
+        type=float,
+        help="neighbourhood a scan vertex is compared with for cavity, in mesh units (default 3 mean scan edges)",
+    )
+    p.add_argument(
+        "--cavity-depth",
+        type=float,
+        help="pit depth shown black in cavity, in mesh units (default: the scan's 99th percentile; "
+        "give one to compare scans)",
+    )
     p.add_argument("--albedo-bits", type=int, choices=(8, 16), default=8, help="albedo PNG bit depth (default 8)")
     p.add_argument(
         "--albedo-colorspace",
@@ -124,6 +135,8 @@ def _bake(args: argparse.Namespace, sink: EventSink, maps: list[str], udims: lis
         udims=udims,  # type: ignore[arg-type]
         device=args.device,
         ao_samples=args.ao_samples,
+        cavity_radius=args.cavity_radius,
+        cavity_depth=args.cavity_depth,
         albedo_bits=args.albedo_bits,
         albedo_colorspace=args.albedo_colorspace,
         allow_overlapping_uvs=args.allow_overlapping_uvs,
@@ -139,6 +152,7 @@ def _bake(args: argparse.Namespace, sink: EventSink, maps: list[str], udims: lis
         "cage": round(result.cage, 6),
         "cage_misses": result.cage_misses,
         "overlapping_uv_texels": result.overlap_texels,
+        "cavity_depth": None if result.cavity_depth is None else round(result.cavity_depth, 6),
         "color_spaces": result.color_spaces,
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
@@ -167,6 +181,7 @@ def _print_summary(result: Any, seconds: float) -> None:
     console.print(
         f"coverage {tiles}; cage {result.cage:.4g}; cage misses {result.cage_misses:,}; "
         f"overlapping UV texels {result.overlap_texels:,}"
+        + ("" if result.cavity_depth is None else f"; cavity depth {result.cavity_depth:.4g}")
     )
     for channel, paths in result.paths.items():
         for path in paths.values():

@@ -25,6 +25,8 @@ channel            content                                                file
 ``object_normal``  object-space normal of the high surface                 raw 16-bit PNG
 ``displacement``   signed distance along the low normal (0 = on low)       float32 EXR, one channel Y
 ``ao``             ambient occlusion of the high surface (1 = open)        raw 8-bit PNG
+``cavity``         pores and creases of the high surface (1 = flat or      raw 8-bit PNG
+                   raised, :mod:`lifecast.bake.cavity`)
 ``mask``           coverage: 255 where a low triangle covers the texel     8-bit PNG, always written
 =================  =====================================================  ==========================
 """
@@ -44,6 +46,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.bake.cavity import cavity_values, default_cavity_depth, vertex_heights
 from lifecast.bake.color import (
     ACESCG_INTEROP_ID,
     ALBEDO_COLORSPACES,
@@ -65,7 +68,7 @@ from lifecast.pipeline.stage import ProgressFn, no_progress
 from lifecast.uv.udim import face_udims, tile_origin
 
 #: Every map :func:`bake_maps` can write (``mask`` is always written).
-MAP_CHANNELS = ("albedo", "normal", "object_normal", "displacement", "ao")
+MAP_CHANNELS = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity")
 
 #: Texels per band of a tile rasterized and baked at once (small enough that its arrays stay in cache).
 TEXEL_CHUNK = 1 << 18
@@ -102,6 +105,9 @@ class BakeResult:
     overlap_texels
         Covered texels inside two or more low triangles (below the refusal
         threshold, or with ``allow_overlapping_uvs``).
+    cavity_depth
+        The pit depth that the ``cavity`` map shows as black (given, or derived
+        from the scan), in mesh units; ``None`` without a cavity map.
     seconds
         Time per step: ``setup`` (normals, tangent frames), ``correspond``
         (ray-tracer build, auto cage, interpolation, rays), one entry per map
@@ -124,6 +130,7 @@ class BakeResult:
     overlap_texels: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     color_spaces: dict[str, str] = field(default_factory=dict)
+    cavity_depth: float | None = None
 
 
 def bake_maps(
@@ -140,6 +147,8 @@ def bake_maps(
     backend: RayBackend = "auto",
     ao_samples: int = 16,
     ao_distance: float | None = None,
+    cavity_radius: float | None = None,
+    cavity_depth: float | None = None,
     albedo_bits: int = 8,
     albedo_colorspace: AlbedoColorspace = "srgb",
     allow_overlapping_uvs: bool = False,
@@ -178,6 +187,12 @@ def bake_maps(
         Cosine-weighted hemisphere rays per texel for ``ao``.
     ao_distance
         Occluders farther than this do not count; default 10 % of the high mesh's bounding-box diagonal.
+    cavity_radius
+        Neighbourhood a vertex of the high mesh is compared with for ``cavity``, in mesh units
+        (default three mean edge lengths of the high mesh).
+    cavity_depth
+        Pit depth shown as black in ``cavity``, in mesh units (default: the 99th percentile of the
+        scan's pit depths; give one to compare maps across scans).
     albedo_bits
         8 or 16: the sRGB PNG's bit depth (``albedo_colorspace="srgb"``).
     albedo_colorspace
@@ -220,6 +235,9 @@ def bake_maps(
     tiles, face_tile = _select_tiles(low, udims)
     if cage is not None and cage <= 0:
         raise InputError(f"the cage distance must be positive, got {cage}")
+    for label, value in (("radius", cavity_radius), ("depth", cavity_depth)):
+        if value is not None and not value > 0:
+            raise InputError(f"the cavity {label} must be positive, got {value}")
 
     seconds: dict[str, float] = {}
     encoding = _Encoding(albedo_bits, albedo_colorspace)
@@ -235,9 +253,20 @@ def bake_maps(
     try:
         t0 = time.perf_counter()
         corners = _LowCorners.of(low)
-        needs_high_normals = bool({"normal", "object_normal", "ao"} & set(channels))
-        high_normals = _high_normals(high) if needs_high_normals else None
+        high_vertex_normals = (
+            _high_vertex_normals(high) if {"normal", "object_normal", "ao", "cavity"} & set(channels) else None
+        )
+        high_normals = None
+        if high_vertex_normals is not None and {"normal", "object_normal", "ao"} & set(channels):
+            high_normals = _corner_table(high_vertex_normals, high.faces)
         seconds["setup"] = time.perf_counter() - t0
+        cavity = None
+        if "cavity" in channels:
+            t0 = time.perf_counter()
+            heights = vertex_heights(high.vertices, high.faces, cavity_radius, normals=high_vertex_normals)
+            depth = float(cavity_depth) if cavity_depth is not None else default_cavity_depth(heights)
+            cavity = _Cavity(_corner_table(heights[:, None], high.faces), depth)
+            seconds["cavity"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         engine = make_ray_engine(high.vertices, high.faces, device=device, backend=backend)
@@ -257,6 +286,7 @@ def bake_maps(
             cage=cage_used,
             ao_samples=ao_samples,
             ao_reach=ao_reach,
+            cavity=cavity,
             seconds=seconds,
         )
         for i, udim in enumerate(tiles):
@@ -293,7 +323,17 @@ def bake_maps(
         seconds[step] = seconds.get(step, 0.0) + value
     progress(1.0, f"baked {len(channels)} map(s) over {len(tiles)} tile(s) at {size}px")
     spaces = {ch: encoding.color_space(ch) for ch in paths}
-    return BakeResult(paths, coverage, covered_total, cage_used, misses_total, overlap_total, seconds, spaces)
+    return BakeResult(
+        paths,
+        coverage,
+        covered_total,
+        cage_used,
+        misses_total,
+        overlap_total,
+        seconds,
+        spaces,
+        cavity.depth if cavity is not None else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -334,14 +374,19 @@ def _corner_table(values: NDArray[np.floating], faces: NDArray[np.integer]) -> N
     return np.take(np.asarray(values, np.float32), np.asarray(faces), axis=0)
 
 
-def _high_normals(high: TriMesh) -> NDArray[np.float32]:
-    """``(m, 3, 3)`` the high mesh's smooth vertex normals at each face corner."""
-    normals = (
-        np.asarray(high.vertex_normals, np.float32)
-        if high.vertex_normals is not None
-        else vertex_normals(high.vertices, high.faces)
-    )
-    return _corner_table(normals, high.faces)
+def _high_vertex_normals(high: TriMesh) -> NDArray[np.float32]:
+    """``(n, 3)`` the high mesh's smooth vertex normals (its own, or angle-weighted)."""
+    if high.vertex_normals is not None:
+        return np.asarray(high.vertex_normals, np.float32)
+    return vertex_normals(high.vertices, high.faces)
+
+
+@dataclass(frozen=True)
+class _Cavity:
+    """The high mesh's vertex heights per face corner, ``(m, 3, 1)``, and the depth shown as black."""
+
+    heights: NDArray[np.float32]
+    depth: float
 
 
 @dataclass(frozen=True)
@@ -356,7 +401,7 @@ class _Encoding:
         return {ch: np.zeros((size, size, *self._shape(ch)), self._dtype(ch)) for ch in channels}
 
     def _shape(self, channel: str) -> tuple[int, ...]:
-        return () if channel in ("displacement", "ao") else (3,)
+        return () if channel in ("displacement", "ao", "cavity") else (3,)
 
     def _dtype(self, channel: str) -> type[np.generic]:
         if channel == "albedo":
@@ -375,7 +420,7 @@ class _Encoding:
             return _quantize(values, 65535.0 if self.albedo_bits == 16 else 255.0, self._dtype(channel))
         if channel in ("normal", "object_normal"):
             return _quantize(values * 0.5 + 0.5, 65535.0, np.uint16)
-        if channel == "ao":
+        if channel in ("ao", "cavity"):
             return _quantize(values, 255.0, np.uint8)
         return values.astype(np.float32, copy=False)
 
@@ -492,6 +537,7 @@ class _Baker:
     cage: float
     ao_samples: int
     ao_reach: float
+    cavity: _Cavity | None
     seconds: dict[str, float]
 
     def _time(self, step: str, start: float) -> None:
@@ -591,6 +637,12 @@ class _Baker:
             high_n_q3 = np.ascontiguousarray(high_n.T)
             store("ao", ambient_occlusion(self.engine, hit_points, high_n_q3, self.ao_samples, self.ao_reach, seed))
             self._time("ao", t)
+        if "cavity" in images:
+            t = time.perf_counter()
+            assert self.cavity is not None
+            heights = _interpolate_rows(self.cavity.heights, hit_face, hit.bary)[0]
+            store("cavity", cavity_values(heights, self.cavity.depth))
+            self._time("cavity", t)
         return int(np.count_nonzero(hit.missed))
 
 

@@ -56,7 +56,7 @@ STAGE_NAMES = ("ingest", "clean", "lod", "uv", "texture", "export")
 #: The stages with a template: ``wrap`` in the place of ``lod``.
 WRAP_STAGE_NAMES = ("ingest", "clean", "wrap", "uv", "texture", "export")
 #: Maps ``--maps`` accepts (the baking engine's channels).
-MAP_NAMES = ("albedo", "normal", "object_normal", "displacement", "ao")
+MAP_NAMES = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity")
 #: Maps the texture stage bakes by default, and those the USD material reads.
 DEFAULT_MAPS = ("albedo", "normal", "displacement")
 MATERIAL_CHANNELS = ("albedo", "normal", "displacement")

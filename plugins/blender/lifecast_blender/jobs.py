@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 #: Maps the bake stage accepts (``lifecast.pipeline.scan_to_asset.MAP_NAMES``).
-MAP_NAMES = ("albedo", "normal", "object_normal", "displacement", "ao")
+MAP_NAMES = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity")
 TEXTURE_SIZES = (256, 512, 1024, 2048, 4096, 8192)
 
 WORKER_PYTHON_ENV = "LIFECAST_WORKER_PYTHON"
