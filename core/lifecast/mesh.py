@@ -22,10 +22,13 @@ Conventions
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 Units = Literal["mm", "cm", "m"]
 UpAxis = Literal["y", "z"]
@@ -137,3 +140,18 @@ def fan_triangle_corners(sizes: NDArray[np.integer]) -> NDArray[np.int64]:
     first = np.repeat(np.cumsum(sizes) - sizes, n_tris)
     local = np.arange(int(n_tris.sum()), dtype=np.int64) - np.repeat(np.cumsum(n_tris) - n_tris, n_tris)
     return np.stack([first, first + local + 1, first + local + 2], axis=1)
+
+
+def triangle_adjacency(faces: NDArray[np.integer], n_vertices: int) -> sparse.csr_matrix:
+    """``(n, n) float64`` vertex adjacency of a triangle mesh, each triangle linking its corners both ways.
+
+    Entry ``(i, j)`` counts the triangles with edge ``i-j``: 2 inside a manifold surface, 1 on an open
+    boundary, a symmetric weighting that the 1-ring averages built on it (smoothed normals, cavity heights)
+    accept. Unused vertices have empty rows.
+    """
+    from scipy import sparse
+
+    f = np.asarray(faces, np.int64)
+    rows = np.concatenate([f[:, 0], f[:, 1], f[:, 2], f[:, 1], f[:, 2], f[:, 0]])
+    cols = np.concatenate([f[:, 1], f[:, 2], f[:, 0], f[:, 0], f[:, 1], f[:, 2]])
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_vertices, n_vertices))

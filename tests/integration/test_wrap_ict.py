@@ -9,8 +9,8 @@ identity's Multi-PIE points with 2 mm RMS noise, put back onto the scan surface
 Two identities run here: 002 and 004 (004's tall forehead, far from any
 landmark, is the hardest of the five). Measured over identities 000-004 and two
 scan/click seeds each (benchmarks/bm_wrap.py, docs/wrap.md): face-area mean
-0.27-0.42 mm and p95 0.62-1.10 mm with 68 clicked landmarks; the 10-landmark
-and automatic starts land in the same range. The issue's targets (mean 0.5 mm,
+0.29-0.42 mm and p95 0.69-1.16 mm with 68 clicked landmarks; the 10-landmark
+and automatic starts land in the same range (worst p95 1.23 mm). The issue's targets (mean 0.5 mm,
 p95 1.5 mm) are asserted for all three starts.
 """
 

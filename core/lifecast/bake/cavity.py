@@ -20,10 +20,10 @@ compare across scans). The baker interpolates ``h`` at each texel's hit point.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from lifecast.bake.tangents import vertex_normals
+from lifecast.mesh import triangle_adjacency
 
 #: Default neighbourhood radius, in mean edge lengths of the high mesh: the finest detail a scan holds.
 RADIUS_EDGES = 3.0
@@ -70,11 +70,7 @@ def vertex_heights(
     if radius <= 0:
         raise ValueError(f"the cavity radius must be positive, got {radius}")
     rounds = int(np.clip(np.ceil((radius / max(mean_edge, 1e-30)) ** 2), 1, MAX_ROUNDS))
-    # Each triangle links its corners both ways: an edge shared by two triangles counts twice (a symmetric weighting).
-    rows = np.concatenate([f[:, 0], f[:, 1], f[:, 2], f[:, 1], f[:, 2], f[:, 0]])
-    cols = np.concatenate([f[:, 1], f[:, 2], f[:, 0], f[:, 0], f[:, 1], f[:, 2]])
-    adjacency = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    del rows, cols
+    adjacency = triangle_adjacency(f, n)
     degree = np.asarray(adjacency.sum(axis=1)).ravel()
     inverse_degree = (1.0 / np.maximum(degree, 1.0))[:, None]
     isolated = np.flatnonzero(degree == 0)

@@ -253,11 +253,10 @@ def bake_maps(
     try:
         t0 = time.perf_counter()
         corners = _LowCorners.of(low)
-        high_vertex_normals = (
-            _high_vertex_normals(high) if {"normal", "object_normal", "ao", "cavity"} & set(channels) else None
-        )
+        reads_normals = bool({"normal", "object_normal", "ao"} & set(channels))
+        high_vertex_normals = _high_vertex_normals(high) if reads_normals or "cavity" in channels else None
         high_normals = None
-        if high_vertex_normals is not None and {"normal", "object_normal", "ao"} & set(channels):
+        if reads_normals and high_vertex_normals is not None:
             high_normals = _corner_table(high_vertex_normals, high.faces)
         seconds["setup"] = time.perf_counter() - t0
         cavity = None

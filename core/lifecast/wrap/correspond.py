@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.mesh import triangle_adjacency
+
 BARY_EPS = 1e-4
 #: Rings of neighbours a scan's vertex normals are averaged over.
 NORMAL_RINGS = 2
@@ -171,17 +173,15 @@ def smooth_vertex_normals(
     vertices: NDArray[np.floating], faces: NDArray[np.integer], rings: int
 ) -> NDArray[np.float64]:
     """``(n, 3) float64`` unit vertex normals, area weighted, then averaged ``rings`` times over 1-ring neighbours."""
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import identity
 
     f = np.asarray(faces, np.int64)
     normals = vertex_normals(vertices, f)
     if rings <= 0 or len(f) == 0:
         return normals
     n = len(normals)
-    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-    e = np.concatenate([e, e[:, ::-1], np.repeat(np.arange(n)[:, None], 2, axis=1)])
-    # Duplicate edges (shared by two triangles) count twice: a harmless, symmetric weighting.
-    average = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    # Each vertex with its 1-ring; an edge shared by two triangles counts twice (a harmless, symmetric weighting).
+    average = triangle_adjacency(f, n) + identity(n, format="csr")
     for _ in range(rings):
         normals = average @ normals
         norm = np.linalg.norm(normals, axis=1, keepdims=True)

@@ -200,7 +200,7 @@ def refine_nonrigid(
     min_trim = settings.min_trim_edges * edge_len
     lam0, lam1 = settings.landmark_weight
     samples = _reverse_samples(surface, settings.reverse_samples) if settings.reverse_weight > 0 else None
-    fitted_surface = ScanSurface(v_all[fit], fit_faces, normal_rings=0) if samples is not None else None
+    fitted_surface: ScanSurface | None = None  # the fitted part of the template, for the reverse matches
     step = 0
     for level, alpha in enumerate(levels):
         lam = lam0 * (lam1 / lam0) ** (level / max(len(levels) - 1, 1)) if landmark_rows and lam0 > 0 else 0.0
@@ -219,8 +219,13 @@ def refine_nonrigid(
             )
             data = _PullTerm.vertices(keep, matches.points - origin, matches.normals, settings.point_weight, t)
             reverse = None
-            if samples is not None and fitted_surface is not None:
-                reverse = _reverse_term(samples, fitted_surface.moved(current), settings, min_trim, origin, t)
+            if samples is not None:
+                fitted_surface = (
+                    ScanSurface(current, fit_faces, normal_rings=0)
+                    if fitted_surface is None
+                    else fitted_surface.moved(current)
+                )
+                reverse = _reverse_term(samples, fitted_surface, settings, min_trim, origin, t)
             x = _solve_step(x, system, rhs_fixed, data, reverse, settings)
             step += 1
             progress(step / total, f"stiffness {alpha:g}: {int(keep.sum()):,} of {len(fit):,} vertices matched")
