@@ -12,14 +12,21 @@ Part 2, accuracy (lifecast only): the integration test's scans (0.5 mm noise, fo
 rigid transform, in mm) for several identities, with 68 and 10 landmarks clicked with 2 mm RMS error, and
 with none (automatic start). trimesh is not run there: it has no automatic start and no alignment step.
 
+Part 3, threads under load (``--load 0,1,2``, lifecast only, CPU): the speed scan's wrap while 0, 1, 2...
+other processes keep a core busy each, with the solver's thread count chosen by timing
+(:class:`lifecast.threads.ThreadTrial`, the default) and fixed at torch's count and at one thread,
+interleaved, ``--repeats`` runs each.
+
     .venv/bin/python benchmarks/bm_wrap.py [--device cuda] [--identity 0] [--table 0,1,2,3,4] [--seeds 0,1]
-                                           [--skip-speed] [--threads N] [--repeats 3]
+                                           [--skip-speed] [--threads N] [--repeats 3] [--load 0,1,2]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -59,13 +66,8 @@ def _trimesh_wrap(template: Template, scan: TriMesh, targets: np.ndarray, fitted
 
 
 def speed(template: Template, identity: int, device: str, repeats: int) -> None:
-    truth = read_polygon_obj(FOLDER / f"identity{identity:03d}.obj").vertices
-    shown = template.faces[(template.faces <= FITTED[1]).all(1)]
-    syn = make_scan(truth, shown, target_faces=118_000, holes=4, hole_radius=1.0, scale=1.0, seed=1)
-    scan = syn.mesh.with_(vertices=syn.transform.inverse().apply(syn.mesh.vertices).astype(np.float32))
-    names = [landmark_name(k) for k in range(68)]
-    marks = clicked_landmarks(truth[np.asarray(MULTI_PIE_68)], names, scan, noise=0.0)
-    targets = np.stack([marks[n] for n in names])
+    scan, marks, truth = _speed_scan(template, identity)
+    targets = np.stack([marks[landmark_name(k)] for k in range(68)])
 
     wrap_scan(scan, template, scan_landmarks=marks, device=device)  # warm-up (torch, open3d)
 
@@ -120,6 +122,67 @@ def speed(template: Template, identity: int, device: str, repeats: int) -> None:
         print(f"speed-up over trimesh ({key}): x{best:.1f} (best times), x{median:.1f} (medians)")
 
 
+def _speed_scan(template: Template, identity: int) -> tuple[TriMesh, dict[str, np.ndarray], np.ndarray]:
+    """The speed comparison's scan, its 68 exact landmarks and the identity's vertices."""
+    truth = read_polygon_obj(FOLDER / f"identity{identity:03d}.obj").vertices
+    shown = template.faces[(template.faces <= FITTED[1]).all(1)]
+    syn = make_scan(truth, shown, target_faces=118_000, holes=4, hole_radius=1.0, scale=1.0, seed=1)
+    scan = syn.mesh.with_(vertices=syn.transform.inverse().apply(syn.mesh.vertices).astype(np.float32))
+    names = [landmark_name(k) for k in range(68)]
+    return scan, clicked_landmarks(truth[np.asarray(MULTI_PIE_68)], names, scan, noise=0.0), truth
+
+
+def under_load(template: Template, identity: int, loads: list[int], repeats: int) -> None:
+    """Wrap times while other processes keep cores busy: the timed thread choice against fixed counts."""
+    import torch
+
+    from lifecast.threads import ThreadTrial
+    from lifecast.wrap import nonrigid
+
+    scan, marks, truth = _speed_scan(template, identity)
+    default = torch.get_num_threads()
+    policies: dict[str, tuple[int, ...] | None] = {
+        "timed (default)": None,
+        f"fixed {default}": (default,),
+        "fixed 1": (1,),
+    }
+    wrap_scan(scan, template, scan_landmarks=marks)  # warm-up
+    print(f"\nthreads under load: identity{identity:03d}, torch threads {default}, {os.cpu_count()} CPUs")
+    print("| busy processes | solver threads | runs | seconds, best | seconds, median | iterations per count |")
+    print("|---|---|---|---|---|---|")
+    original = nonrigid.ThreadTrial
+    for load in loads:
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
+        try:
+            time.sleep(1.0)
+            times: dict[str, list[float]] = {name: [] for name in policies}
+            counts: dict[str, dict[int, int]] = {}
+            for _ in range(repeats):
+                for name, candidates in policies.items():
+                    trials: list[ThreadTrial] = []
+
+                    def make(candidates: tuple[int, ...] | None = candidates, trials: list = trials) -> ThreadTrial:
+                        trials.append(original(candidates))
+                        return trials[-1]
+
+                    nonrigid.ThreadTrial = make  # type: ignore[misc,assignment]
+                    t0 = time.perf_counter()
+                    result = wrap_scan(scan, template, scan_landmarks=marks)
+                    times[name].append(time.perf_counter() - t0)
+                    counts[name] = trials[-1].iterations
+                    assert np.isfinite(result.vertices).all()
+        finally:
+            nonrigid.ThreadTrial = original  # type: ignore[misc]
+            for process in busy:
+                process.kill()
+                process.wait()
+        for name, value in times.items():
+            its = ", ".join(f"{k}: {v}" for k, v in counts[name].items())
+            print(f"| {load} | {name} | {len(value)} | {min(value):.2f} | {np.median(value):.2f} | {its} |")
+    mean, p95 = _summary(10.0 * face_area_errors(result.vertices, truth))
+    print(f"(last wrap: face {mean:.3f} / {p95:.3f} mm, mean / p95)")
+
+
 def accuracy(template: Template, identities: list[int], seeds: list[int], device: str) -> None:
     shown = template.faces[(template.faces <= FITTED[1]).all(1)]
     modes: list[tuple[str, tuple[int, ...] | None]] = [("68 clicked", tuple(range(68))), ("10 clicked", TEN)]
@@ -167,6 +230,7 @@ def main() -> None:
         "--repeats", type=int, default=3, help="timed runs of lifecast and of trimesh on the same vertices"
     )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--load", default="", help="busy processes beside the wrap, e.g. 0,1,2 (part 3; '' skips)")
     args = parser.parse_args()
     if args.threads:
         import torch
@@ -175,6 +239,8 @@ def main() -> None:
     template = ict_template(FOLDER / "generic_neutral_mesh.obj")
     if not args.skip_speed:
         speed(template, args.identity, args.device, max(1, args.repeats))
+    if args.load and args.device == "cpu":
+        under_load(template, args.identity, [int(k) for k in args.load.split(",")], max(1, args.repeats))
     if args.table:
         accuracy(
             template, [int(k) for k in args.table.split(",")], [int(k) for k in args.seeds.split(",")], args.device

@@ -17,12 +17,13 @@ BVH mesh queries (CPU and CUDA). :func:`make_ray_engine` picks by device.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+from lifecast.threads import available_cpus
 
 RayBackend = Literal["auto", "open3d", "warp"]
 
@@ -83,7 +84,7 @@ class Open3DRays:
             o3d.core.Tensor.from_numpy(np.ascontiguousarray(vertices, np.float32)),
             o3d.core.Tensor.from_numpy(np.ascontiguousarray(faces, np.uint32)),
         )
-        self._threads = os.cpu_count() or 0
+        self._threads = available_cpus()
 
     @staticmethod
     def _pack(origins: NDArray[np.float32], directions: NDArray[np.float32]) -> NDArray[np.float32]:

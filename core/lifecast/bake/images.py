@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.pipeline.atomic import atomic_path
+from lifecast.threads import available_cpus
 
 
 def write_png(path: Path, image: NDArray[np.uint8] | NDArray[np.uint16]) -> None:
@@ -128,7 +128,7 @@ def write_exr(
     if path.suffix.lower() != ".exr":
         raise ValueError(f"write_exr writes .exr files, got {path.name}")
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage, **(attributes or {})}
-    with atomic_path(path) as tmp, OpenEXR.File(header, channels, num_threads=os.cpu_count() or 1) as exr:
+    with atomic_path(path) as tmp, OpenEXR.File(header, channels, num_threads=available_cpus()) as exr:
         exr.write(str(tmp))
 
 

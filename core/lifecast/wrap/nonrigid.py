@@ -39,7 +39,8 @@ of 18), and the landmark weight decays with it (clicked landmarks are noisy: the
 template, the scan's surface finishes it). With the matches fixed ``E`` is
 quadratic; each step is one sparse SPD solve by conjugate gradients, warm
 started and stopped after a fixed number of iterations, with a 3x3 block-Jacobi
-preconditioner, in torch on the given device. The iteration budget is part of
+preconditioner, in torch on the given device (on the CPU, on the torch thread count that times faster
+while it runs: :class:`lifecast.threads.ThreadTrial`). The iteration budget is part of
 the schedule: a truncated, warm-started solve leaves the smoothest modes to the
 next steps, which measured better than solving each step to convergence.
 """
@@ -57,6 +58,7 @@ import torch
 from numpy.typing import NDArray
 
 from lifecast.pipeline.stage import ProgressFn, no_progress
+from lifecast.threads import ThreadTrial
 from lifecast.wrap.correspond import ScanSurface, match_filter, vertex_normals
 
 Regulariser = Literal["membrane", "bending"]
@@ -201,6 +203,10 @@ def refine_nonrigid(
     lam0, lam1 = settings.landmark_weight
     samples = _reverse_samples(surface, settings.reverse_samples) if settings.reverse_weight > 0 else None
     fitted_surface: ScanSurface | None = None  # the fitted part of the template, for the reverse matches
+    # On the CPU the solves keep timing their CG iterations on torch's thread count and on one thread and run
+    # on the faster: the operations are tiny, and on a machine whose cores are busy with other work more
+    # threads wait on each other (lifecast.threads).
+    trial = ThreadTrial() if dev.type == "cpu" else None
     step = 0
     for level, alpha in enumerate(levels):
         lam = lam0 * (lam1 / lam0) ** (level / max(len(levels) - 1, 1)) if landmark_rows and lam0 > 0 else 0.0
@@ -226,7 +232,7 @@ def refine_nonrigid(
                     else fitted_surface.moved(current)
                 )
                 reverse = _reverse_term(samples, fitted_surface, settings, min_trim, origin, t)
-            x = _solve_step(x, system, rhs_fixed, data, reverse, settings)
+            x = _solve_step(x, system, rhs_fixed, data, reverse, settings, trial)
             step += 1
             progress(step / total, f"stiffness {alpha:g}: {int(keep.sum()):,} of {len(fit):,} vertices matched")
     full[fit] = x.detach().cpu().numpy().astype(np.float64) + origin
@@ -474,6 +480,7 @@ def _solve_step(
     data: _PullTerm,
     reverse: _PullTerm | None,
     settings: RefineSettings,
+    trial: ThreadTrial | None = None,
 ) -> torch.Tensor:
     """One quadratic solve with fixed matches: preconditioned CG warm started at ``x0``."""
     terms = [data] if reverse is None else [data, reverse]
@@ -496,7 +503,7 @@ def _solve_step(
     def precondition(r: torch.Tensor) -> torch.Tensor:
         return apply_blocks(inverse, r)
 
-    return conjugate_gradients(apply, rhs, x0, precondition, settings.cg_iterations)
+    return conjugate_gradients(apply, rhs, x0, precondition, settings.cg_iterations, trial=trial)
 
 
 def apply_blocks(blocks: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -514,11 +521,29 @@ def conjugate_gradients(
     precondition: Callable[[torch.Tensor], torch.Tensor],
     iterations: int,
     tol: float = 1e-6,
+    *,
+    trial: ThreadTrial | None = None,
 ) -> torch.Tensor:
     """Preconditioned CG for an SPD operator on ``(n, 3)`` tensors (Frobenius inner product).
 
-    ``apply(x)`` is the operator and ``precondition(r)`` an SPD approximation of its inverse.
+    ``apply(x)`` is the operator and ``precondition(r)`` an SPD approximation of its inverse. With a
+    ``trial`` the iterations run on the torch thread count it picks (the caller's count is restored).
     """
+    if trial is None:
+        return _conjugate_gradients(apply, rhs, x0, precondition, iterations, tol, None)
+    with trial.running():
+        return _conjugate_gradients(apply, rhs, x0, precondition, iterations, tol, trial)
+
+
+def _conjugate_gradients(
+    apply: Callable[[torch.Tensor], torch.Tensor],
+    rhs: torch.Tensor,
+    x0: torch.Tensor,
+    precondition: Callable[[torch.Tensor], torch.Tensor],
+    iterations: int,
+    tol: float,
+    trial: ThreadTrial | None,
+) -> torch.Tensor:
     x = x0.clone()
     r = rhs - apply(x)
     z = precondition(r)
@@ -526,6 +551,8 @@ def conjugate_gradients(
     rz = (r * z).sum()
     stop = tol * tol * float((rhs * rhs).sum())
     for k in range(iterations):
+        if trial is not None:
+            trial.tick()
         ap = apply(p)
         curvature = (p * ap).sum()
         if not float(curvature) > 0.0:  # converged exactly (or lost definiteness): stop before dividing by 0
