@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from lifecast.threads import torch_threads
 from lifecast.wrap.correspond import ScanSurface
 from lifecast.wrap.nonrigid import LandmarkTerm
 from lifecast.wrap.similarity import Similarity, umeyama
@@ -56,7 +57,19 @@ def test_fit_recovers_the_phenotype_and_the_shape(head: Template) -> None:
     assert model is not None
     fit = head.fit_mask
     before = np.linalg.norm(start.apply(head.vertices)[fit] - truth[fit], axis=1).mean()
-    result = fit_phenotype(model, head.faces, fit, surface, start, landmarks=term)
+    threads_seen: set[int] = set()
+    with torch_threads(2):
+        result = fit_phenotype(
+            model,
+            head.faces,
+            fit,
+            surface,
+            start,
+            landmarks=term,
+            progress=lambda *_: threads_seen.add(torch.get_num_threads()),
+        )
+        assert torch.get_num_threads() == 2  # the caller's count is back
+    assert threads_seen == {1}  # on the CPU the fit runs on one thread
     error = np.linalg.norm(result.vertices[fit] - truth[fit], axis=1)
     print(f"phenotype fit on a perfect anny scan: {before:.2f} mm -> mean {error.mean():.3f} mm, max {error.max():.3f}")
     print({k: (result.phenotype[k], TRUTH.get(k, 0.5)) for k in model.labels})
