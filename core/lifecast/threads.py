@@ -10,7 +10,7 @@ gradients (about 10^4 unknowns, a few dozen microseconds per operation). Each op
 grain size is an OpenMP parallel region that ends at a barrier. On a quiet machine two threads halve a
 wrap's solves (1.2 s against 2.3 s on the 2-core CI machine), but while other processes hold the cores
 each barrier waits for a descheduled thread: with two busy processes beside it the same wrap took
-13-19 s on two threads and 7.4-8.3 s on one (BENCHMARKS.md, "Threads under load"). The trial keeps
+20.0-20.5 s on two threads and 7.2-7.7 s on one (BENCHMARKS.md, "Torch threads on a busy machine"). The trial keeps
 timing blocks of the loop's iterations on each candidate count and runs on the faster, so a quiet
 machine keeps its speed and a loaded one (an artist's workstation, a farm node running several tasks)
 avoids the cliff. Results differ between thread counts only by floating-point summation order.
