@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Literal
 
@@ -529,41 +530,27 @@ def conjugate_gradients(
     ``apply(x)`` is the operator and ``precondition(r)`` an SPD approximation of its inverse. With a
     ``trial`` the iterations run on the torch thread count it picks (the caller's count is restored).
     """
-    if trial is None:
-        return _conjugate_gradients(apply, rhs, x0, precondition, iterations, tol, None)
-    with trial.running():
-        return _conjugate_gradients(apply, rhs, x0, precondition, iterations, tol, trial)
-
-
-def _conjugate_gradients(
-    apply: Callable[[torch.Tensor], torch.Tensor],
-    rhs: torch.Tensor,
-    x0: torch.Tensor,
-    precondition: Callable[[torch.Tensor], torch.Tensor],
-    iterations: int,
-    tol: float,
-    trial: ThreadTrial | None,
-) -> torch.Tensor:
-    x = x0.clone()
-    r = rhs - apply(x)
-    z = precondition(r)
-    p = z.clone()
-    rz = (r * z).sum()
-    stop = tol * tol * float((rhs * rhs).sum())
-    for k in range(iterations):
-        if trial is not None:
-            trial.tick()
-        ap = apply(p)
-        curvature = (p * ap).sum()
-        if not float(curvature) > 0.0:  # converged exactly (or lost definiteness): stop before dividing by 0
-            break
-        step = rz / curvature
-        x = x + step * p
-        r = r - step * ap
-        if k % 10 == 9 and float((r * r).sum()) < stop:
-            break
+    with trial.running() if trial is not None else nullcontext():
+        x = x0.clone()
+        r = rhs - apply(x)
         z = precondition(r)
-        rz_new = (r * z).sum()
-        p = z + (rz_new / rz) * p
-        rz = rz_new
-    return x
+        p = z.clone()
+        rz = (r * z).sum()
+        stop = tol * tol * float((rhs * rhs).sum())
+        for k in range(iterations):
+            if trial is not None:
+                trial.tick()
+            ap = apply(p)
+            curvature = (p * ap).sum()
+            if not float(curvature) > 0.0:  # converged exactly (or lost definiteness): stop before dividing by 0
+                break
+            step = rz / curvature
+            x = x + step * p
+            r = r - step * ap
+            if k % 10 == 9 and float((r * r).sum()) < stop:
+                break
+            z = precondition(r)
+            rz_new = (r * z).sum()
+            p = z + (rz_new / rz) * p
+            rz = rz_new
+        return x
