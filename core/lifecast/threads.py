@@ -55,7 +55,7 @@ class ThreadTrial:
     ``block``; each block's wall time per iteration updates an estimate for the count it ran on (for the
     count in use an exponential average, weight ``smoothing`` on the newest block, so one block that lost
     its timeslice does not decide alone; a count tried after a pause takes its new time), and the next
-    block runs on the count with the lowest estimate.
+    block runs on the count in use unless another's estimate is lower by ``margin``.
 
     A count without an estimate is tried first. A count not in use is tried again after ``retry`` blocks,
     twice as many each time it has lost (at most :data:`MAX_RETRY_FACTOR` times ``retry``), so the choice
@@ -74,6 +74,9 @@ class ThreadTrial:
         Blocks before a count not in use is tried again (doubled each time it loses).
     smoothing
         Weight of the newest block in a count's estimate.
+    margin
+        How much lower (a fraction) another count's estimate must be to replace the count in use, so that
+        timing noise on a quiet machine does not move the loop to a count that is no faster.
     clock, set_threads, get_threads
         The timer and the thread count's setter and getter (default: torch's; replaceable for tests).
     """
@@ -85,6 +88,7 @@ class ThreadTrial:
         block: int = 5,
         retry: int = 8,
         smoothing: float = 0.5,
+        margin: float = 0.15,
         clock: Callable[[], float] = time.perf_counter,
         set_threads: Callable[[int], None] | None = None,
         get_threads: Callable[[], int] | None = None,
@@ -93,6 +97,8 @@ class ThreadTrial:
             raise ValueError(f"block and retry must be at least 1, got {block} and {retry}")
         if not 0.0 < smoothing <= 1.0:
             raise ValueError(f"smoothing must lie in (0, 1], got {smoothing}")
+        if not 0.0 <= margin < 1.0:
+            raise ValueError(f"margin must lie in [0, 1), got {margin}")
         if set_threads is None or get_threads is None:
             import torch
 
@@ -107,6 +113,7 @@ class ThreadTrial:
         self.block = block
         self.retry = retry
         self.smoothing = smoothing
+        self.margin = margin
         self._clock = clock
         self._set = set_threads
         self._get = get_threads
@@ -115,6 +122,7 @@ class ThreadTrial:
         #: Iterations run on each count (for logs and benchmarks).
         self.iterations: dict[int, int] = dict.fromkeys(self.candidates, 0)
         self._current = self.candidates[0]
+        self._preferred = self.candidates[0]
         self._trying = False  # the current block tries a count that is not the preferred one
         self._idle = dict.fromkeys(self.candidates, 0)  # blocks since each count last ran
         self._wait = dict.fromkeys(self.candidates, retry)  # blocks before each count is tried again
@@ -151,10 +159,8 @@ class ThreadTrial:
 
     @property
     def preferred(self) -> int:
-        """The count with the lowest estimate (the first candidate before any estimate)."""
-        if not self.estimates:
-            return self.candidates[0]
-        return min(self.estimates, key=self.estimates.__getitem__)
+        """The count in use between tries: the first candidate, until another's estimate beats it by ``margin``."""
+        return self._preferred
 
     def _hopeless(self, now: float) -> bool:
         """The count being tried already took twice the best estimate of a whole block."""
@@ -169,6 +175,10 @@ class ThreadTrial:
         if old is not None and not self._trying:
             seconds = old + self.smoothing * (seconds - old)
         self.estimates[self._current] = seconds
+        lowest = min(self.estimates, key=self.estimates.__getitem__)
+        held = self.estimates.get(self._preferred)
+        if held is None or self.estimates[lowest] < (1.0 - self.margin) * held:
+            self._preferred = lowest
         after = self.preferred
         # A count that loses (a try that does not win, or the count in use overtaken) waits twice as long
         # before its next try: on a loaded machine a lucky block of the slow count must not buy it more

@@ -82,6 +82,17 @@ def test_the_choice_follows_a_change_of_load_and_carries_over_between_loops() ->
     assert used[-100:].count(2) >= 90
 
 
+def test_a_count_no_faster_by_the_margin_does_not_take_over() -> None:
+    machine = _Machine()
+    trial = machine.trial(margin=0.15)
+    used = machine.run(trial, 500, {2: 1e-3, 1: 0.95e-3})  # one thread 5 % faster: within timing noise
+    assert trial.preferred == 2
+    assert used[-50:].count(2) >= 45
+    used = machine.run(trial, 500, {2: 1e-3, 1: 0.5e-3})  # one thread twice as fast: it takes over
+    assert trial.preferred == 1
+    assert used[-50:].count(1) >= 45
+
+
 def test_a_single_candidate_is_never_timed() -> None:
     machine = _Machine(threads=4)
     trial = ThreadTrial(
@@ -101,6 +112,8 @@ def test_bad_settings_are_refused() -> None:
         ThreadTrial((2, 1), block=0)
     with pytest.raises(ValueError, match="smoothing"):
         ThreadTrial((2, 1), smoothing=0.0)
+    with pytest.raises(ValueError, match="margin"):
+        ThreadTrial((2, 1), margin=1.0)
 
 
 def test_conjugate_gradients_with_a_trial_solve_the_same_system() -> None:
