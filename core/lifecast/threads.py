@@ -131,10 +131,12 @@ class ThreadTrial:
 
     @contextmanager
     def running(self) -> Iterator[ThreadTrial]:
-        """Scope of one loop: the caller's thread count is restored when it ends (a partly run block is
-        not counted)."""
+        """Scope of one loop (a single candidate is set for all of it): the caller's thread count is restored
+        when it ends (a partly run block is not counted)."""
         previous = self._get()
         self._in_block = 0
+        if len(self.candidates) == 1:
+            self._set(self._current)
         try:
             yield self
         finally:
@@ -143,9 +145,6 @@ class ThreadTrial:
     def tick(self) -> None:
         """Called before each iteration of the loop."""
         if len(self.candidates) == 1:
-            if self._in_block == 0:
-                self._set(self._current)
-                self._in_block = 1
             self.iterations[self._current] += 1
             return
         now = self._clock()

@@ -134,10 +134,14 @@ def test_conjugate_gradients_with_a_trial_solve_the_same_system() -> None:
     torch.testing.assert_close(timed, plain, rtol=1e-10, atol=1e-12)
 
 
-def test_available_cpus_is_the_affinity_mask() -> None:
+def test_available_cpus_is_the_affinity_mask(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     count = available_cpus()
     assert 1 <= count <= (os.cpu_count() or count)
     if hasattr(os, "sched_getaffinity"):
         assert count == len(os.sched_getaffinity(0))
+        # A farm worker pinned to one CPU of a larger machine gets one, whatever os.cpu_count() says.
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+        monkeypatch.setattr(os, "cpu_count", lambda: 64)
+        assert available_cpus() == 1

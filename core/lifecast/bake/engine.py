@@ -61,7 +61,7 @@ from lifecast.bake.images import write_exr, write_png
 from lifecast.bake.padding import FillTransform, pad_edges
 from lifecast.bake.rasterize import TexelRaster, TileRasterizer
 from lifecast.bake.sampling import interpolate_corners, surface_rgb
-from lifecast.bake.tangents import corner_tangents, vertex_normals
+from lifecast.bake.tangents import corner_tangents, dot_rows, vertex_normals
 from lifecast.errors import InputError
 from lifecast.mesh import TriMesh
 from lifecast.pipeline.stage import ProgressFn, no_progress
@@ -891,15 +891,15 @@ def tangent_space(
     # With t' = T - N (T.N) and T = t' / |t'|:  H.T = (H.T - (H.N)(T.N)) / |t'|,  H.B = sign H.(N x T) / |t'|
     # (N x N = 0), so neither the orthogonalised tangent nor the bitangent is ever formed.
     h, n, t = high_normals, low_normals, tangents
-    h_n = _dot_rows(h, n)
-    t_n = _dot_rows(t, n)
-    inv_length = _dot_rows(t, t)
+    h_n = dot_rows(h, n)
+    t_n = dot_rows(t, n)
+    inv_length = dot_rows(t, t)
     inv_length -= t_n * t_n
     np.maximum(inv_length, np.float32(1e-24), out=inv_length)
     np.sqrt(inv_length, out=inv_length)
     np.reciprocal(inv_length, out=inv_length)
     out = np.empty((3, len(h_n)), np.float32)
-    x = _dot_rows(h, t)
+    x = dot_rows(h, t)
     x -= h_n * t_n
     np.multiply(x, inv_length, out=out[0])
     # H.(N x T), the triple product, expanded over the rows.
@@ -940,17 +940,9 @@ def ambient_occlusion(
     return open_count / np.float32(max(samples, 1))
 
 
-def _dot_rows(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
-    """``(q,)`` dot products of vectors given as rows ``(3, q)``."""
-    out = a[0] * b[0]
-    out += a[1] * b[1]
-    out += a[2] * b[2]
-    return out
-
-
 def _unit_rows(rows: NDArray[np.float32]) -> NDArray[np.float32]:
     """Vectors given as rows ``(3, q)`` float32 scaled to unit length in place (zero vectors stay zero)."""
-    length = _dot_rows(rows, rows)
+    length = dot_rows(rows, rows)
     np.sqrt(length, out=length)
     np.maximum(length, np.float32(1e-12), out=length)
     np.reciprocal(length, out=length)

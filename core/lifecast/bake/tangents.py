@@ -25,11 +25,17 @@ common production case, the frames are the same up to float rounding.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeAlias
+
 import numpy as np
 from numpy.typing import NDArray
 
 #: Faces processed at once by :func:`vertex_normals` (keeps the temporaries small and in cache).
 _NORMAL_CHUNK = 1 << 17
+
+#: Vectors given as coordinate rows: a ``(3, q)`` array or three ``(q,)`` arrays (x, y and z each contiguous).
+Rows: TypeAlias = NDArray[np.float32] | Sequence[NDArray[np.float32]]
 
 
 def vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float32]:
@@ -52,14 +58,14 @@ def vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -
         for component in face_n:
             component *= inv
         inv01, inv02, inv12 = _inv_length(e01), _inv_length(e02), _inv_length(e12)
-        cos0 = _dot(e01, e02)
+        cos0 = dot_rows(e01, e02)
         cos0 *= inv01
         cos0 *= inv02
-        cos1 = _dot(e01, e12)
+        cos1 = dot_rows(e01, e12)
         np.negative(cos1, out=cos1)
         cos1 *= inv01
         cos1 *= inv12
-        cos2 = _dot(e02, e12)
+        cos2 = dot_rows(e02, e12)
         cos2 *= inv02
         cos2 *= inv12
         angle = np.concatenate([cos0, cos1, cos2])  # corner angles, corner 0 of every face first
@@ -75,7 +81,8 @@ def _sub(a: list[NDArray[np.float32]], b: list[NDArray[np.float32]]) -> list[NDA
     return [x - y for x, y in zip(a, b, strict=True)]
 
 
-def _dot(a: list[NDArray[np.float32]], b: list[NDArray[np.float32]]) -> NDArray[np.float32]:
+def dot_rows(a: Rows, b: Rows) -> NDArray[np.float32]:
+    """``(q,)`` dot products of vectors given as coordinate rows (three passes over contiguous arrays)."""
     out = a[0] * b[0]
     out += a[1] * b[1]
     out += a[2] * b[2]
@@ -88,7 +95,7 @@ def _cross(a: list[NDArray[np.float32]], b: list[NDArray[np.float32]]) -> list[N
 
 def _inv_length(a: list[NDArray[np.float32]]) -> NDArray[np.float32]:
     """``1 / |a|`` of vectors given as coordinate columns (``1e30`` for zero vectors)."""
-    out = _dot(a, a)
+    out = dot_rows(a, a)
     np.sqrt(out, out=out)
     np.maximum(out, np.float32(1e-30), out=out)
     np.reciprocal(out, out=out)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import lifecast
+from lifecast.bake.engine import MAP_CHANNELS
 from lifecast.errors import InputError
 from lifecast.mesh import METERS_PER_UNIT, Scan, TriMesh, Units, UpAxis
 from lifecast.pipeline.atomic import atomic_path
@@ -56,7 +57,7 @@ STAGE_NAMES = ("ingest", "clean", "lod", "uv", "texture", "export")
 #: The stages with a template: ``wrap`` in the place of ``lod``.
 WRAP_STAGE_NAMES = ("ingest", "clean", "wrap", "uv", "texture", "export")
 #: Maps ``--maps`` accepts (the baking engine's channels).
-MAP_NAMES = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity")
+MAP_NAMES = MAP_CHANNELS
 #: Maps the texture stage bakes by default, and those the USD material reads.
 DEFAULT_MAPS = ("albedo", "normal", "displacement")
 MATERIAL_CHANNELS = ("albedo", "normal", "displacement")

@@ -27,7 +27,7 @@ __all__ = [
     "resolve_worker_python",
 ]
 
-#: Maps the bake stage accepts (``lifecast.pipeline.scan_to_asset.MAP_NAMES``).
+#: Maps the bake stage accepts (``lifecast.bake.MAP_CHANNELS``; a host test keeps the two equal).
 MAP_NAMES = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity")
 TEXTURE_SIZES = (256, 512, 1024, 2048, 4096, 8192)
 
