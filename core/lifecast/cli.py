@@ -14,16 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import lifecast
+from lifecast import interrupts
 from lifecast.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, InputError, LifecastError
 from lifecast.worker.events import Event, EventSink, JsonLinesSink
 
@@ -292,31 +291,23 @@ COMMAND_GROUPS: tuple[str, ...] = (
 # --------------------------------------------------------------------------- entry point
 
 
-class _Terminated(BaseException):
-    """Raised from the SIGTERM handler so temp files are cleaned up on the way out."""
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 internal, 2 bad input, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     json_mode = bool(getattr(args, "json", False))
     sink = _make_sink(args, json_mode)
-    signal.signal(signal.SIGTERM, _on_sigterm)
     debug = bool(os.environ.get("LIFECAST_DEBUG"))
-    try:
-        return COMMANDS[args.command](args, sink)
-    except LifecastError as exc:
-        return _fail(sink, json_mode, exc, exc.exit_code, debug)
-    except (KeyboardInterrupt, _Terminated):
-        _stop(sink)
-        print("lifecast: interrupted; nothing half-written was left behind", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # a bug: say so plainly, keep the traceback for the report
-        return _fail(sink, json_mode, exc, EXIT_INTERNAL, True)
+    with interrupts.as_exceptions():
+        try:
+            return COMMANDS[args.command](args, sink)
+        except LifecastError as exc:
+            return _fail(sink, json_mode, exc, exc.exit_code, debug)
+        except (KeyboardInterrupt, interrupts.Terminated):
+            _stop(sink)
+            print("lifecast: interrupted; nothing half-written was left behind", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as exc:  # a bug: say so plainly, keep the traceback for the report
+            return _fail(sink, json_mode, exc, EXIT_INTERNAL, True)
 
 
 def _make_sink(args: argparse.Namespace, json_mode: bool) -> EventSink:

@@ -154,8 +154,8 @@ def test_cancel_mid_stage_leaves_nothing_half_written(tmp_path: Path, sample_sca
             break
         assert time.monotonic() < deadline
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-3000:]
     assert not (out / "asset.usda").exists()
     temps = [p for p in out.rglob("*") if ".tmp" in p.name] if out.exists() else []
     assert temps == [], temps
