@@ -138,3 +138,45 @@ def test_charting_a_denoised_copy_gives_fewer_charts_on_a_noisy_scan() -> None:
     # The UVs still belong to the real (noisy) mesh: same faces, every corner inside the atlas.
     assert denoised.face_uvs.shape == mesh.faces.shape
     assert denoised.uvs.min() >= 0.0 and denoised.uvs.max() <= 1.0
+
+
+def chart_boundaries(vertices: np.ndarray, faces: np.ndarray, face_uvs: np.ndarray, n_uvs: int) -> np.ndarray:
+    """``(n_charts,)`` 3D length of each chart's boundary (its UV seams and the mesh's open edges)."""
+    charts = uv_charts(face_uvs, n_uvs)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    uv_edges = np.sort(np.concatenate([face_uvs[:, [0, 1]], face_uvs[:, [1, 2]], face_uvs[:, [2, 0]]]), axis=1)
+    # A UV edge used by one face only is on its chart's boundary.
+    _, first, counts = np.unique(uv_edges, axis=0, return_index=True, return_counts=True)
+    boundary = first[counts == 1]
+    lengths = np.linalg.norm(vertices[edges[boundary, 0]] - vertices[edges[boundary, 1]], axis=1)
+    return np.bincount(np.tile(charts, 3)[boundary], weights=lengths, minlength=int(charts.max()) + 1)
+
+
+def test_no_chart_grows_a_boundary_longer_than_the_limit() -> None:
+    from lifecast.uv.unwrap import surface_area
+
+    mesh = icosphere(4)
+    root_area = np.sqrt(surface_area(mesh.vertices, mesh.faces))
+    free = unwrap_arrays(mesh.vertices, mesh.faces, texture_size=1024, smooth_iterations=0, max_chart_boundary=0)
+    free_lengths = chart_boundaries(mesh.vertices, mesh.faces, free.face_uvs, len(free.uvs))
+    limit = 0.5 * free_lengths.max() / root_area  # half the longest boundary xatlas grows unhindered
+    held = unwrap_arrays(mesh.vertices, mesh.faces, texture_size=1024, smooth_iterations=0, max_chart_boundary=limit)
+    lengths = chart_boundaries(mesh.vertices, mesh.faces, held.face_uvs, len(held.uvs))
+    # xatlas stops a chart at the first face that takes it over the limit: one edge of slack.
+    edge = np.linalg.norm(mesh.vertices[mesh.faces[:, 0]] - mesh.vertices[mesh.faces[:, 1]], axis=1).max()
+    assert lengths.max() <= limit * root_area + 2 * edge, (lengths.max(), limit * root_area)
+    assert held.chart_count > free.chart_count
+
+
+def test_the_chart_boundary_limit_is_scale_free() -> None:
+    mesh = irregular_sphere(1)
+    in_metres = unwrap_arrays(mesh.vertices, mesh.faces, texture_size=1024, smooth_iterations=0)
+    in_mm = unwrap_arrays(mesh.vertices * 1000, mesh.faces, texture_size=1024, smooth_iterations=0)
+    assert in_mm.chart_count == in_metres.chart_count
+    np.testing.assert_array_equal(in_mm.face_uvs, in_metres.face_uvs)
+
+
+def test_a_negative_chart_boundary_limit_is_an_input_error() -> None:
+    mesh = icosphere(2)
+    with pytest.raises(InputError, match="chart boundary"):
+        unwrap_arrays(mesh.vertices, mesh.faces, max_chart_boundary=-1.0)

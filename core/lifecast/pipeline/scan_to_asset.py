@@ -609,7 +609,8 @@ def build_stages(
     texture_params: dict[str, Any] = {}
     if template is not None:
         uv_params["template_uvs"] = texture_params["template_uvs"] = True
-    uv = Stage("uv", _uv, version="1", deps=(geometry.name,), params=uv_params)
+    # version 2: charts grow to a bounded boundary (lifecast.uv.unwrap.DEFAULT_MAX_CHART_BOUNDARY).
+    uv = Stage("uv", _uv, version="2", deps=(geometry.name,), params=uv_params)
     # version 3: one ray per texel from the cage inwards (outermost hit), the albedo colour space.
     texture = Stage(
         "texture",
