@@ -11,8 +11,8 @@ converter and exits as an internal error (1) instead of as interrupted (130).
 
 So an interrupt that arrives while any frame on the main thread's stack is
 importlib's own is held back and delivered again, a few tens of milliseconds
-later, once the import is over. Imports take a fraction of a second; the
-cancel is late by as much.
+later, once the import is over: the cancel waits for the import to finish,
+which for most modules is a fraction of a second.
 """
 
 from __future__ import annotations

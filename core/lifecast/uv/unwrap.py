@@ -180,13 +180,13 @@ def unwrap_arrays(
         raise InputError(f"the chart boundary limit must be >= 0 (0: no limit), got {max_chart_boundary}")
     chart_options = xatlas.ChartOptions()
     chart_options.max_iterations = int(chart_iterations)
-    if max_chart_boundary > 0:
-        chart_options.max_boundary_length = max_chart_boundary * math.sqrt(surface_area(vertices, faces))
     packing = pack_options(texture_size, padding_px)
 
     progress(0.0, "unwrapping UVs (xatlas)")
     atlas = xatlas.Atlas()
     chart_vertices = denoised_for_charting(vertices, faces, smooth_iterations)
+    if max_chart_boundary > 0:  # xatlas measures the charts it cuts, on the denoised copy
+        chart_options.max_boundary_length = max_chart_boundary * math.sqrt(surface_area(chart_vertices, faces))
     atlas.add_mesh(np.ascontiguousarray(chart_vertices, np.float32), np.ascontiguousarray(faces, np.uint32))
     atlas.generate(chart_options, packing)
     if atlas.atlas_count != 1:
