@@ -33,6 +33,7 @@ for _ in range(1000):  # bytecode for the handler to run in
 """
 MAIN = """
 import contextlib, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even when pytest runs under nohup
 sys.path.insert(0, {pkg!r})
 from lifecast import interrupts
 
@@ -138,9 +139,11 @@ def test_the_handlers_found_are_put_back_so_a_late_cancel_is_a_plain_sigterm() -
     script = textwrap.dedent(
         """
         import os, signal, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
         from lifecast import interrupts
         with interrupts.as_exceptions():
             assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
         os.kill(os.getpid(), signal.SIGTERM)
