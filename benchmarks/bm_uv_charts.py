@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.uv.charts import face_areas_3d, face_areas_uv
 from lifecast.uv.unwrap import DEFAULT_MAX_CHART_BOUNDARY, unwrap_arrays
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def layout_quality(
     """Stretch, density spread and seam length of a UV layout (see the module docstring)."""
     p = np.asarray(vertices, np.float64)[faces]
     q = np.asarray(uvs, np.float64)[face_uvs]
-    area3 = np.linalg.norm(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), axis=1) / 2
+    area3 = face_areas_3d(vertices, faces)
     signed2 = (
         (q[:, 1, 0] - q[:, 0, 0]) * (q[:, 2, 1] - q[:, 0, 1]) - (q[:, 2, 0] - q[:, 0, 0]) * (q[:, 1, 1] - q[:, 0, 1])
     ) / 2
@@ -126,7 +127,7 @@ def main() -> None:
             result = unwrap_arrays(vertices, faces, texture_size=size, max_chart_boundary=limit)
             seconds[limit] = time.perf_counter() - start
             q = layout_quality(vertices, faces, result.uvs, result.face_uvs)
-            packed = _uv_area(result.uvs, result.face_uvs)
+            packed = float(face_areas_uv(result.uvs, result.face_uvs).sum())  # the atlas is the unit square
             print(
                 f"{name:<22} {limit:>5.2f} {len(faces):>7,} {seconds[limit]:>8.2f} {result.chart_count:>6} "
                 f"{packed:>6.3f} {q['stretch']:>7.3f} {q['density_p5']:>6.3f}/{q['density_p95']:<7.3f} "
@@ -134,18 +135,6 @@ def main() -> None:
                 flush=True,
             )
         print(f"{name}: unhindered / limited time ratio x{seconds[0.0] / seconds[args.limit]:.2f}")
-
-
-def _uv_area(uvs: NDArray[np.floating], face_uvs: NDArray[np.integer]) -> float:
-    """Total UV area of the faces (the atlas is the unit square, so this is the packed share)."""
-    q = np.asarray(uvs, np.float64)[face_uvs]
-    return float(
-        np.abs(
-            (q[:, 1, 0] - q[:, 0, 0]) * (q[:, 2, 1] - q[:, 0, 1])
-            - (q[:, 2, 0] - q[:, 0, 0]) * (q[:, 1, 1] - q[:, 0, 1])
-        ).sum()
-        / 2
-    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from lifecast.bake.rasterize import iter_candidates
 from lifecast.errors import InputError
 from lifecast.mesh import TriMesh, empty_faces
 from lifecast.uv import default_padding_px, unwrap, unwrap_arrays, uv_charts
-from lifecast.uv.charts import face_areas_uv
+from lifecast.uv.charts import face_areas_3d, face_areas_uv
 from lifecast.uv.unwrap import check_face_order
 from tests.conftest import icosphere
 
@@ -153,10 +153,8 @@ def chart_boundaries(vertices: np.ndarray, faces: np.ndarray, face_uvs: np.ndarr
 
 
 def test_no_chart_grows_a_boundary_longer_than_the_limit() -> None:
-    from lifecast.uv.unwrap import surface_area
-
     mesh = icosphere(4)
-    root_area = np.sqrt(surface_area(mesh.vertices, mesh.faces))
+    root_area = np.sqrt(face_areas_3d(mesh.vertices, mesh.faces).sum())
     free = unwrap_arrays(mesh.vertices, mesh.faces, texture_size=1024, smooth_iterations=0, max_chart_boundary=0)
     free_lengths = chart_boundaries(mesh.vertices, mesh.faces, free.face_uvs, len(free.uvs))
     limit = 0.5 * free_lengths.max() / root_area  # half the longest boundary xatlas grows unhindered

@@ -19,6 +19,7 @@ average one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -278,10 +279,8 @@ def fit_phenotype(
     -------
     :class:`PhenotypeFit`
     """
-    if torch.device(device).type == "cpu":
-        with torch_threads(1):
-            return _fit_phenotype(model, faces, fit_mask, surface, start, landmarks, settings, device, progress)
-    return _fit_phenotype(model, faces, fit_mask, surface, start, landmarks, settings, device, progress)
+    with torch_threads(1) if torch.device(device).type == "cpu" else nullcontext():
+        return _fit_phenotype(model, faces, fit_mask, surface, start, landmarks, settings, device, progress)
 
 
 def _fit_phenotype(
