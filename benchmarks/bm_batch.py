@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lifecast.farm.batch import available_memory_mib, cpu_count, run_batch
 from lifecast.farm.manifest import load_manifest
+from lifecast.io import read_scan
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_scans" / "anny_head" / "anny_head_scan.ply"
 
@@ -60,7 +61,9 @@ def main() -> int:
         scans = distinct_copies(args.scans, root)
         manifest = load_manifest(write_manifest(scans, args.lods, args.texture_size, root / "batch.toml"))
         print(f"machine: {cpu_count()} cores, {available_memory_mib():,.0f} MiB available")
-        print(f"{args.scans} sample scans (204,704 triangles each), LODs {args.lods}, texture {args.texture_size}")
+        triangles = len(read_scan(SAMPLE).mesh.faces)
+        size = args.texture_size
+        print(f"{args.scans} sample scans ({triangles:,} triangles each), LODs {args.lods}, texture {size}")
 
         first = run_batch(manifest, root / "out", jobs=args.jobs)
         second = run_batch(manifest, root / "out", jobs=args.jobs)

@@ -292,7 +292,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 internal, 2 bad input, 130 interrupted)."""
+    """Run the CLI; returns the exit code (0 ok, 1 internal, 2 bad input, 3 no consent, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     json_mode = bool(getattr(args, "json", False))
     sink = _make_sink(args, json_mode)

@@ -13,7 +13,7 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_INTERNAL = 1  #: a bug or a transient failure: a farm may retry.
 EXIT_BAD_INPUT = 2  #: the input is wrong: retrying will not help.
-EXIT_NO_CONSENT = 3  #: reserved for the consent policy checks.
+EXIT_NO_CONSENT = 3  #: no valid consent for this use of a subject's data (lifecast.consent.policy): nothing was done.
 EXIT_INTERRUPTED = 130
 
 

@@ -7,10 +7,11 @@ or a container narrows), not the machine's: the count the ray tracers and the EX
 
 :class:`ThreadTrial` exists for loops of many tiny torch operations, such as the wrap's conjugate
 gradients (about 10^4 unknowns, a few dozen microseconds per operation). Each operation above torch's
-grain size is an OpenMP parallel region that ends at a barrier. On a quiet machine two threads halve a
-wrap's solves (1.2 s against 2.3 s on the 2-core CI machine), but while other processes hold the cores
-each barrier waits for a descheduled thread: with two busy processes beside it the same wrap took
-20.0-20.5 s on two threads and 7.2-7.7 s on one (BENCHMARKS.md, "Torch threads on a busy machine"). The trial keeps
+grain size is an OpenMP parallel region that ends at a barrier. On a quiet machine two threads make a
+wrap faster (2.46-2.55 s against 3.28-3.65 s on one, best of two, on the 2-core CI machine), but while other
+processes hold the cores each barrier waits for a descheduled thread: with two busy processes beside it the same
+wrap took 8.7-20.0 s on two threads and 7.0-7.2 s on one (BENCHMARKS.md, "Torch threads on a busy machine",
+runs A and B). The trial keeps
 timing blocks of the loop's iterations on each candidate count and runs on the faster, so a quiet
 machine keeps its speed and a loaded one (an artist's workstation, a farm node running several tasks)
 avoids the cliff. Results differ between thread counts only by floating-point summation order.

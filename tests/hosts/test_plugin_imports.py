@@ -65,3 +65,29 @@ def test_dcc_side_code_imports_only_qt_the_dcc_and_the_panel(name: str, source: 
 def test_the_check_sees_a_forbidden_import() -> None:
     assert _imports("import numpy as np\nfrom lifecast.io import read_scan\n", "x") == {"numpy", "lifecast"}
     assert Path(PLUGINS / "maya" / "scripts" / "lifecast_maya" / "host.py").is_file()
+
+
+def test_the_plugins_copies_of_the_exit_codes_and_headlines_follow_the_core() -> None:
+    """The panel and the add-on cannot import ``lifecast.errors``: their copies must equal it and each other."""
+    from tests.hosts.plugin_paths import add_plugin_paths
+
+    add_plugin_paths()
+    import lifecast_blender.run_state as blender
+    import lifecast_blender.worker_client as blender_client
+
+    import lifecast_panel.models as panel
+    from lifecast import errors
+
+    names = ("EXIT_OK", "EXIT_INTERNAL", "EXIT_BAD_INPUT", "EXIT_NO_CONSENT", "EXIT_INTERRUPTED")
+    core_codes = {name: getattr(errors, name) for name in names}
+    for copy in (blender, panel):
+        assert {name: getattr(copy, name) for name in names} == core_codes, copy.__name__
+    assert (blender_client.EXIT_INTERNAL, blender_client.EXIT_INTERRUPTED) == (
+        errors.EXIT_INTERNAL,
+        errors.EXIT_INTERRUPTED,
+    )
+    assert blender.ERROR_HEADLINES == panel.ERROR_HEADLINES
+    assert blender.FAILED_HEADLINE == panel.FAILED_HEADLINE
+    # Every exit code a run can fail with has its own headline, except a bug's, which takes the generic one.
+    failures = set(core_codes.values()) - {errors.EXIT_OK, errors.EXIT_INTERNAL}
+    assert set(panel.ERROR_HEADLINES) == failures

@@ -16,24 +16,30 @@ from typing import Any
 from .protocol import WorkerEvent
 
 __all__ = [
+    "ERROR_HEADLINES",
     "EXIT_BAD_INPUT",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_NO_CONSENT",
     "EXIT_OK",
+    "FAILED_HEADLINE",
     "RunError",
     "RunState",
     "StageState",
 ]
 
-#: Exit codes of ``lifecast worker`` (the CLI's).
+#: Exit codes of ``lifecast worker``: a copy of ``lifecast.errors``' (the add-on never imports the core), kept equal
+#: to it by ``tests/hosts/test_plugin_imports.py``.
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_CONSENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-_HEADLINES = {
+#: The first words of a failed run's one-line message, by exit code (the Qt panel shows the same).
+ERROR_HEADLINES = {
     EXIT_BAD_INPUT: "Cannot use this input",
     EXIT_NO_CONSENT: "No valid consent",
     EXIT_INTERRUPTED: "Cancelled",
 }
+#: The headline of any other exit code.
+FAILED_HEADLINE = "The worker failed"
 
 
 @dataclass
@@ -58,7 +64,7 @@ class RunError:
 
     @property
     def headline(self) -> str:
-        return f"{_HEADLINES.get(self.exit_code, 'The worker failed')}: {self.message}"
+        return f"{ERROR_HEADLINES.get(self.exit_code, FAILED_HEADLINE)}: {self.message}"
 
 
 @dataclass

@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from .protocol import WorkerEvent, parse_line
+from .run_state import EXIT_INTERNAL, EXIT_INTERRUPTED
 
 __all__ = ["Finished", "Message", "WorkerClient", "qt_panel_command", "worker_command"]
-
-EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 130
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,20 @@ from typing import Any
 
 from lifecast_panel.protocol import WorkerEvent
 
-__all__ = ["LogLine", "RunError", "RunModel", "StageState"]
+__all__ = ["ERROR_HEADLINES", "LogLine", "RunError", "RunModel", "StageState"]
 
-#: Exit codes of ``lifecast worker`` (the CLI's).
+#: Exit codes of ``lifecast worker``: a copy of ``lifecast.errors``' (the panel never imports the core), kept equal
+#: to it by ``tests/hosts/test_plugin_imports.py``.
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_CONSENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+#: The first words of a failed run's one-line message, by exit code (the Blender add-on shows the same).
+ERROR_HEADLINES = {
+    EXIT_BAD_INPUT: "Cannot use this input",
+    EXIT_NO_CONSENT: "No valid consent",
+    EXIT_INTERRUPTED: "Cancelled",
+}
+#: The headline of any other exit code.
+FAILED_HEADLINE = "The worker failed"
 
 
 @dataclass
@@ -47,12 +57,7 @@ class RunError:
 
     @property
     def headline(self) -> str:
-        kinds = {
-            EXIT_BAD_INPUT: "Cannot use this input",
-            EXIT_NO_CONSENT: "No valid consent",
-            EXIT_INTERRUPTED: "Cancelled",
-        }
-        return f"{kinds.get(self.exit_code, 'The worker failed')}: {self.message}"
+        return f"{ERROR_HEADLINES.get(self.exit_code, FAILED_HEADLINE)}: {self.message}"
 
 
 class RunModel:
