@@ -75,7 +75,7 @@ def production_mesh(high: TriMesh, faces: int, texture_size: int) -> TriMesh:
 
 def bench_rasterizers(low: TriMesh, size: int, repeat: int = 2) -> dict[str, float]:
     """Seconds (best of ``repeat``) of the CPU rasterizers on the low mesh's tile, and how they agree."""
-    from lifecast.bake.engine import TEXEL_CHUNK
+    from lifecast.bake.raster_feed import TEXEL_CHUNK
     from lifecast.bake.raster_torch import rasterize_uv_torch
     from lifecast.bake.rasterize import OVERLAP_DEPTH_PX, TileRasterizer, iter_candidates, rasterize_texels
 
@@ -130,12 +130,13 @@ def bench_rays(high: TriMesh, low: TriMesh, size: int, cage: float) -> dict[str,
     from lifecast.bake.correspond import Open3DRays, WarpRays
     from lifecast.bake.rasterize import rasterize_texels
     from lifecast.bake.sampling import interpolate_corners
-    from lifecast.bake.tangents import vertex_normals
+    from lifecast.geometry.measure import vertex_normals_angle_weighted
 
     assert low.uvs is not None and low.face_uvs is not None
     raster = rasterize_texels(low.uvs[low.face_uvs], size)
     points = interpolate_corners(low.vertices, low.faces, raster.face, raster.bary)
-    normals = interpolate_corners(vertex_normals(low.vertices, low.faces), low.faces, raster.face, raster.bary)
+    vertex_normals = vertex_normals_angle_weighted(low.vertices, low.faces)
+    normals = interpolate_corners(vertex_normals, low.faces, raster.face, raster.bary)
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     origins = points + cage * normals
     out: dict[str, float] = {"rays": float(len(points))}

@@ -25,7 +25,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dense_scan import dense_scan_path
-from lifecast.pipeline.scan_to_asset import ProcessOptions, process_scan
+from lifecast.pipeline.options import ProcessOptions
+from lifecast.pipeline.scan_to_asset import process_scan
 from lifecast.worker.events import Event
 
 TARGET_SECONDS = 60.0

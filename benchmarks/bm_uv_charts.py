@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from lifecast.uv.charts import face_areas_3d, face_areas_uv
+from lifecast.geometry.measure import face_areas, face_areas_uv
 from lifecast.uv.unwrap import DEFAULT_MAX_CHART_BOUNDARY, unwrap_arrays
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def layout_quality(
     """Stretch, density spread and seam length of a UV layout (see the module docstring)."""
     p = np.asarray(vertices, np.float64)[faces]
     q = np.asarray(uvs, np.float64)[face_uvs]
-    area3 = face_areas_3d(vertices, faces)
+    area3 = face_areas(vertices, faces)
     signed2 = (
         (q[:, 1, 0] - q[:, 0, 0]) * (q[:, 2, 1] - q[:, 0, 1]) - (q[:, 2, 0] - q[:, 0, 0]) * (q[:, 1, 1] - q[:, 0, 1])
     ) / 2

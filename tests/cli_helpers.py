@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lifecast.worker.events import Event, parse_event
+from tests.conftest import optional_required
 
 
 def run_cli(*args: str | Path, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -33,11 +34,11 @@ def events_of(stdout: str) -> list[Event]:
 
 
 def openjd_exe() -> str:
-    """The `openjd` CLI (the `farm` extra); fails in CI when missing, skips elsewhere."""
+    """The `openjd` CLI (the `farm` extra); fails in CI (LIFECAST_REQUIRE_OPTIONAL) when missing, skips elsewhere."""
     exe = shutil.which("openjd", path=str(Path(sys.executable).parent)) or shutil.which("openjd")
     if exe is None:
         msg = "openjd-cli is not installed (pip install -c constraints.txt -e '.[farm]')"
-        if os.environ.get("CI"):
-            pytest.fail(msg + "; CI requires it", pytrace=False)
+        if optional_required():
+            pytest.fail(msg + "; LIFECAST_REQUIRE_OPTIONAL=1 (CI) requires it", pytrace=False)
         pytest.skip(msg)
     return exe

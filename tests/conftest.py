@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -17,6 +19,28 @@ SAMPLE_SCAN = REPO / "sample_scans" / "anny_head" / "anny_head_scan.ply"
 
 def _require_shared() -> bool:
     return bool(os.environ.get("LIFECAST_REQUIRE_SHARED_SCANS") or os.environ.get("CI"))
+
+
+def optional_required() -> bool:
+    """Whether a missing optional package (an extra) fails a test instead of skipping it: in CI."""
+    return bool(os.environ.get("LIFECAST_REQUIRE_OPTIONAL") or os.environ.get("CI"))
+
+
+def require_optional(module: str, reason: str) -> ModuleType:
+    """Import ``module``, a package of an extra, for the tests that need it.
+
+    When it cannot be imported the test (or, called at module level, the whole file) skips
+    with ``reason`` on a user's machine, and fails under ``LIFECAST_REQUIRE_OPTIONAL=1`` or
+    ``CI`` (``.ci/run`` sets the flag; ``make setup-dev`` installs every extra).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        error = exc  # failed or skipped outside the handler: no chained traceback in the report
+    msg = f"{module} cannot be imported ({error}): {reason}"
+    if optional_required():
+        pytest.fail(msg + "; LIFECAST_REQUIRE_OPTIONAL=1 (CI) requires it", pytrace=False)
+    pytest.skip(msg, allow_module_level=True)
 
 
 @pytest.fixture(scope="session")

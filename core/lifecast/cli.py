@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options_from(args: argparse.Namespace, scan: Path) -> Any:
-    from lifecast.pipeline.scan_to_asset import ProcessOptions
+    from lifecast.pipeline.options import ProcessOptions
 
     return ProcessOptions(
         scan=scan,
@@ -198,7 +198,8 @@ def _options_from(args: argparse.Namespace, scan: Path) -> Any:
 
 def _run_process(args: argparse.Namespace, scan: Path, sink: EventSink) -> int:
     from lifecast.console import print_qa, summary_table
-    from lifecast.pipeline.scan_to_asset import peak_rss_mb, process_scan
+    from lifecast.pipeline.scan_to_asset import process_scan
+    from lifecast.resources import peak_rss_mb
 
     t0 = time.perf_counter()
     result = process_scan(_options_from(args, scan), sink)
@@ -268,6 +269,7 @@ def cmd_inspect(args: argparse.Namespace, sink: EventSink) -> int:
     return EXIT_OK
 
 
+#: What a command runs: ``handler(args, sink) -> exit code``; every command group's ``add_commands`` returns them.
 Handler = Callable[[argparse.Namespace, EventSink], int]
 
 COMMANDS: dict[str, Handler] = {

@@ -128,15 +128,16 @@ def fan_triangle_corners(sizes: NDArray[np.integer]) -> NDArray[np.int64]:
     Parameters
     ----------
     sizes
-        ``(p,)`` corner count of each polygon (each at least 3).
+        ``(p,)`` corner count of each polygon; a polygon of fewer than 3 corners (a degenerate face in a
+        USD file) gives no triangle.
 
     Returns
     -------
-    ``(m, 3) int64`` positions into the flat corner arrays, ``m = (sizes - 2).sum()``, polygon after polygon:
-    index the corner vertex (or corner UV) array with it to get the triangles.
+    ``(m, 3) int64`` positions into the flat corner arrays, ``m = max(sizes - 2, 0).sum()``, polygon after
+    polygon: index the corner vertex (or corner UV) array with it to get the triangles.
     """
     sizes = np.asarray(sizes, np.int64)
-    n_tris = sizes - 2
+    n_tris = np.maximum(sizes - 2, 0)
     first = np.repeat(np.cumsum(sizes) - sizes, n_tris)
     local = np.arange(int(n_tris.sum()), dtype=np.int64) - np.repeat(np.cumsum(n_tris) - n_tris, n_tris)
     return np.stack([first, first + local + 1, first + local + 2], axis=1)

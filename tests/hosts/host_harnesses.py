@@ -22,6 +22,7 @@ from tests.hosts.panel_fakes import FakeHost
 
 from lifecast_panel.host import Host, SelectedPoints  # isort: skip
 from lifecast_panel.standalone import StandaloneHost  # isort: skip
+from tests.conftest import require_optional
 
 __all__ = ["HARNESSES", "fresh_import", "make_harness"]
 
@@ -74,7 +75,7 @@ class MayaHarness(HostHarness):
     capabilities = frozenset({"UsdImporter", "PointSelection"})
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, main_window: QMainWindow) -> None:
-        pytest.importorskip("pxr", reason="the fake mayaUSDImport reads the asset with usd-core")
+        require_optional("pxr", "the fake mayaUSDImport reads the asset with usd-core")
         self.maya = FakeMaya(main_window)
         self.maya.meshes["head"] = FakeMesh(list(HEAD), HEAD_TRANSLATE, HEAD_SCALE, HEAD_ROTATE_X)
         self.maya.meshes["prop"] = FakeMesh(list(PROP))

@@ -29,7 +29,7 @@ from tests.hosts.plugin_paths import add_plugin_paths
 add_plugin_paths()
 
 from lifecast_blender.jobs import (  # noqa: E402
-    MAP_NAMES,
+    MAP_CHANNELS,
     JobError,
     ProcessSettings,
     default_out_dir,
@@ -59,9 +59,9 @@ def ev(kind: str, **data: Any) -> WorkerEvent:
 
 
 def test_the_panel_offers_the_maps_the_core_bakes() -> None:
-    from lifecast.bake import MAP_CHANNELS
+    from lifecast.bake import MAP_CHANNELS as CORE_MAP_CHANNELS
 
-    assert MAP_NAMES == MAP_CHANNELS  # the add-on cannot import the core: its copy must follow the engine's
+    assert MAP_CHANNELS == CORE_MAP_CHANNELS  # the add-on cannot import the core: its copy must follow the engine's
 
 
 def test_parse_line_reads_what_the_core_writes() -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-pytest.importorskip("PySide6", reason="the panel needs the 'ui' extra (PySide6-Essentials)")
-pytest.importorskip("pytestqt", reason="pytest-qt is part of the 'dev' extra")
+from tests.conftest import require_optional
 
-from tests.hosts.plugin_paths import add_plugin_paths
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+require_optional("PySide6", "the panel needs the 'ui' extra (PySide6-Essentials)")
+require_optional("pytestqt", "pytest-qt is part of the 'dev' extra")
+
+from tests.hosts.plugin_paths import add_plugin_paths  # noqa: E402
 
 add_plugin_paths()
 

@@ -20,10 +20,12 @@ from lifecast.consent.show import Show
 from lifecast.consent.verify import verify_asset
 from lifecast.errors import EXIT_BAD_INPUT, EXIT_NO_CONSENT, EXIT_OK
 from lifecast.pipeline.hashing import hash_file
-from lifecast.pipeline.scan_to_asset import ProcessOptions, process_scan
+from lifecast.pipeline.options import ProcessOptions
+from lifecast.pipeline.scan_to_asset import process_scan
 from tests.cli_helpers import run_cli
+from tests.conftest import require_optional
 
-pytest.importorskip("c2pa")
+require_optional("c2pa", "signed assets need the 'consent' extra (c2pa-python)")
 TINY = {"lods": (500, 100), "texture_size": 256}
 
 

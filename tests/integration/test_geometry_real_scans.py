@@ -68,5 +68,5 @@ def test_bust_keeps_its_large_open_boundary(bust: TriMesh) -> None:
     assert report["after"]["faces"] >= 0.99 * before["faces"]
     (lod,) = build_lods(cleaned, (4_000,))
     table = edge_table(lod.faces)
-    assert abs(len(lod.faces) - 4_000) <= 0.05 * 4_000 or len(lod.faces) < 4_000
+    assert abs(len(lod.faces) - 4_000) <= 40, len(lod.faces)  # measured 3,999: the LOD gets the count asked for
     assert int((table.counts == 1).sum()) == report["after"]["boundary_edges"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lifecast.pipeline.scan_to_asset import ProcessOptions, process_scan
+from lifecast.pipeline.options import ProcessOptions
+from lifecast.pipeline.scan_to_asset import process_scan
 from lifecast.usd import validate_asset
 
 pytestmark = pytest.mark.integration
@@ -81,9 +82,9 @@ def test_lee_perry_smith_textured_obj(shared_scans: Path, tmp_path: Path) -> Non
     assert validate_asset(result.asset) == []
     err = albedo_error_against_source(out, src / "head.obj", src / "Map-COL.jpg")
     print(f"Lee Perry-Smith albedo: mean abs error {err:.2f} / 255 against the source texture")
-    # Measured 1.5 levels (nearest-texel lookups of a 1K resampling of the 2K source); a vertically
+    # Measured 1.65 levels (nearest-texel lookups of a 1K resampling of the 2K source); a vertically
     # flipped tile measures ~13, so this bound catches a misplaced texture, not just a missing one.
-    assert err < 4.0
+    assert err < 3.3
 
 
 def test_holed_bunny_holes_are_filled_or_reported(shared_scans: Path, tmp_path: Path) -> None:

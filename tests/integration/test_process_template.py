@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lifecast.pipeline.scan_to_asset import WRAP_STAGE_NAMES
+from lifecast.pipeline.options import WRAP_STAGE_NAMES
 from lifecast.worker.events import parse_event
 from tests.cli_helpers import events_of, run_cli
+from tests.conftest import require_optional
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("anny", reason="the anny templates need the 'wrap' extra (anny)")
+require_optional("anny", "the anny templates need the 'wrap' extra (anny)")
 
 from lifecast.wrap.builtin import resolve_template  # noqa: E402
 from lifecast.wrap.template import Template  # noqa: E402

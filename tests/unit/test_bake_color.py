@@ -16,14 +16,14 @@ import pytest
 from numpy.typing import NDArray
 
 from lifecast.bake import bake_maps, read_exr, read_exr_header
-from lifecast.bake.color import AP1_CHROMATICITIES
 from lifecast.bake.commands import add_commands
+from lifecast.color import AP1_CHROMATICITIES
 from lifecast.errors import InputError
 from lifecast.mesh import TriMesh
 from lifecast.worker.events import CollectingSink
-from tests.conftest import grid_plane
+from tests.conftest import grid_plane, require_optional
 
-pytest.importorskip("PyOpenColorIO", reason="OpenColorIO (the 'color' extra) is not installed")
+require_optional("PyOpenColorIO", "ACEScg albedo needs the 'color' extra (opencolorio)")
 
 REC709 = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
 D65 = (0.3127, 0.3290)

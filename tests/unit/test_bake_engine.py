@@ -27,8 +27,9 @@ from numpy.typing import NDArray
 
 from lifecast.bake.engine import bake_maps
 from lifecast.bake.images import read_exr, write_exr
-from lifecast.bake.tangents import corner_tangents, vertex_normals
+from lifecast.bake.tangents import corner_tangents
 from lifecast.errors import InputError
+from lifecast.geometry.measure import vertex_normals_angle_weighted
 from lifecast.mesh import TriMesh
 from tests.conftest import grid_plane, icosphere
 
@@ -166,7 +167,8 @@ def _low_texels(low: TriMesh, size: int) -> tuple[NDArray[np.bool_], NDArray[np.
     covered = face >= 0
     f, b = face[covered], bary[covered]
     p = interpolate_corners(low.vertices, low.faces, f, b).astype(np.float64)
-    n = interpolate_corners(vertex_normals(low.vertices, low.faces), low.faces, f, b).astype(np.float64)
+    normals = vertex_normals_angle_weighted(low.vertices, low.faces)
+    n = interpolate_corners(normals, low.faces, f, b).astype(np.float64)
     return covered, p, n / np.linalg.norm(n, axis=1, keepdims=True)
 
 
@@ -213,7 +215,7 @@ def test_round_trip_subdivided_low_displaced_by_the_map_lands_on_high(
     # Split vertices at UV seams so positions, normals and UVs subdivide together.
     corner_keys = np.stack([low.faces.ravel(), low.face_uvs.ravel()], axis=1)
     keys, corner_vertex = np.unique(corner_keys, axis=0, return_inverse=True)
-    normals = vertex_normals(low.vertices, low.faces)
+    normals = vertex_normals_angle_weighted(low.vertices, low.faces)
     attributes = {"uv": low.uvs[keys[:, 1]], "normal": normals[keys[:, 0]]}
     verts, faces, attrs = trimesh.remesh.subdivide(
         low.vertices[keys[:, 0]], corner_vertex.reshape(-1, 3), vertex_attributes=attributes
@@ -277,7 +279,7 @@ def test_vertex_normals_are_angle_weighted() -> None:
         cos = np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
         np.add.at(expected, mesh.faces[:, k], face_n * np.arccos(cos)[:, None])
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
-    np.testing.assert_allclose(vertex_normals(v.astype(np.float32), mesh.faces), expected, atol=1e-5)
+    np.testing.assert_allclose(vertex_normals_angle_weighted(v.astype(np.float32), mesh.faces), expected, atol=1e-5)
 
 
 def test_tangents_follow_u_and_flip_sign_on_mirrored_charts() -> None:
@@ -353,12 +355,13 @@ def test_cuda_bake_matches_cpu(tmp_path: Path) -> None:
 
 def test_raster_feed_serves_the_same_bands_as_the_rasterizer() -> None:
     """The rasterizer thread gives every tile's head, then exactly the non-empty bands of a direct pass."""
-    from lifecast.bake.engine import TEXEL_CHUNK, _RasterFeed, _select_tiles, _tile_rasterizer
+    from lifecast.bake.raster_feed import TEXEL_CHUNK, RasterFeed, tile_rasterizer
+    from lifecast.bake.validation import select_tiles
 
     low = _plane_low(False)
-    tiles, face_tile = _select_tiles(low, None)
+    tiles, face_tile = select_tiles(low, None)
     size = 1024  # several bands of TEXEL_CHUNK texels
-    feed = _RasterFeed(low, tiles, face_tile, size, "cpu")
+    feed = RasterFeed(low, tiles, face_tile, size, "cpu")
     try:
         head = feed.next_tile()
         got = []
@@ -366,7 +369,7 @@ def test_raster_feed_serves_the_same_bands_as_the_rasterizer() -> None:
             got.append(band)
     finally:
         feed.close()
-    direct = _tile_rasterizer(low, np.arange(len(low.faces)), 1001, size, "cpu")
+    direct = tile_rasterizer(low, np.arange(len(low.faces)), 1001, size, "cpu")
     want = [b for b in direct.bands(TEXEL_CHUNK) if len(b.texel)]
     assert head.udim == 1001 and head.overlap == direct.overlap_count() == 0
     assert head.interior == direct.interior_texels()
@@ -379,14 +382,14 @@ def test_raster_feed_serves_the_same_bands_as_the_rasterizer() -> None:
 
 
 def test_raster_feed_raises_its_errors_in_the_baker_and_closes_early() -> None:
-    from lifecast.bake.engine import _RasterFeed
+    from lifecast.bake.raster_feed import RasterFeed
 
     low = _plane_low(False)
-    broken = _RasterFeed(low, [1001], np.zeros(len(low.faces), np.int64), -5, "cpu")  # a negative size
+    broken = RasterFeed(low, [1001], np.zeros(len(low.faces), np.int64), -5, "cpu")  # a negative size
     with pytest.raises(ValueError, match="size must be positive"):
         broken.next_tile()
     broken.close()
     # Closed before anything was read: the thread, blocked on a full queue, stops.
-    unread = _RasterFeed(low, [1001], np.full(len(low.faces), 1001), 4096, "cpu")
+    unread = RasterFeed(low, [1001], np.full(len(low.faces), 1001), 4096, "cpu")
     unread.close()
     assert not unread._thread.is_alive()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import pytest
 from PIL import Image
 
 from lifecast.bake.images import encode_png, write_png
-
-HAS_ISAL = importlib.util.find_spec("isal") is not None
+from tests.conftest import require_optional
 
 SHAPES = [(1, 1), (5, 7), (5, 7, 3), (5, 7, 4), (64, 33, 3)]
 
@@ -54,8 +52,8 @@ def test_8bit_png_reads_back_in_pillow(tmp_path: Path, shape: tuple[int, ...]) -
         np.testing.assert_array_equal(np.asarray(back), image)
 
 
-@pytest.mark.skipif(not HAS_ISAL, reason="isal is not installed: only the zlib path exists here")
 def test_isal_and_zlib_encode_the_same_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_optional("isal", "isal (a core dependency) is not installed: only the zlib path exists here")
     # A smooth 16-bit normal-map-like image, as the baker writes.
     y, x = np.mgrid[0:256, 0:200].astype(np.float32) / 256
     image = (np.stack([np.sin(x * 3), np.cos(y * 2), x * y], axis=2) * 0.5 + 0.5) * 65535

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lifecast.bake.raster_torch import rasterize_uv_torch
+from lifecast.bake.raster_torch import TorchTileRaster, rasterize_uv_torch
 from lifecast.bake.rasterize import rasterize_uv
 
 
@@ -87,11 +87,10 @@ def test_cuda_matches_cpu() -> None:
 
 def test_engine_adapter_serves_the_torch_raster_in_bands_like_the_row_runs() -> None:
     # The CUDA engine path wraps the torch rasterizer's whole-tile result in bands; checked here on the CPU.
-    from lifecast.bake.engine import _TorchTileRaster
     from lifecast.bake.rasterize import TileRasterizer
 
     corners = _grid_layout(9).astype(np.float64)
-    torch_tile = _TorchTileRaster(corners, 120, "cpu")
+    torch_tile = TorchTileRaster(corners, 120, "cpu")
     rows = TileRasterizer(corners, 120)
     a = list(torch_tile.bands(1000))
     b = list(rows.bands(1000))

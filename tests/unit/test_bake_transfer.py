@@ -55,8 +55,8 @@ def test_vertex_colours_transfer_onto_a_coarser_sphere(coloured_sphere: TriMesh,
     assert tile.coverage.shape == (256, 256) and tile.coverage.any()
     expected = colour_of(texel_points(coarse_target, tile)) * 255.0
     error = np.abs(tile.image[tile.coverage].astype(np.float32) - expected)
-    assert error.mean() < 1.0
-    assert error.max() < 6.0
+    assert error.mean() < 0.5  # measured 0.25 (8-bit levels)
+    assert error.max() < 1.2  # measured 0.60
 
 
 def test_padding_fills_the_whole_tile(coloured_sphere: TriMesh, coarse_target: TriMesh) -> None:
@@ -86,7 +86,7 @@ def test_each_udim_tile_is_baked(coloured_sphere: TriMesh, coarse_target: TriMes
     for udim, tile in tiles.items():
         assert tile.udim == udim
         expected = colour_of(texel_points(target, tile)) * 255.0
-        assert np.abs(tile.image[tile.coverage].astype(np.float32) - expected).mean() < 2.0
+        assert np.abs(tile.image[tile.coverage].astype(np.float32) - expected).mean() < 0.5  # measured 0.25
 
 
 def test_needs_source_colour_and_target_uvs(coloured_sphere: TriMesh, coarse_target: TriMesh) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from lifecast.geometry.measure import face_areas
 from lifecast.geometry.topology import (
     edge_table,
-    face_areas,
     face_components,
     non_manifold_edges,
     non_manifold_vertices,

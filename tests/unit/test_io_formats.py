@@ -11,9 +11,9 @@ import pytest
 import trimesh
 from PIL import Image
 
+from lifecast.color import linear_to_srgb
 from lifecast.errors import InputError
 from lifecast.io import SUPPORTED_SUFFIXES, read_image, read_scan
-from lifecast.io.gltf import linear_to_srgb
 from lifecast.io.sniff import sniff_format
 
 

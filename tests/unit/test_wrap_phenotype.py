@@ -11,11 +11,13 @@ from lifecast.wrap.correspond import ScanSurface
 from lifecast.wrap.nonrigid import LandmarkTerm
 from lifecast.wrap.similarity import Similarity, umeyama
 from lifecast.wrap.template import Template
+from tests.conftest import require_optional
 
-pytest.importorskip("anny", reason="the anny templates need the 'wrap' extra (anny)")
+require_optional("anny", "the anny templates need the 'wrap' extra (anny)")
 
-from lifecast.wrap.builtin import resolve_template
-from lifecast.wrap.phenotype import PhenotypeModel, fit_phenotype
+from lifecast.wrap.builtin import resolve_template  # noqa: E402
+from lifecast.wrap.phenotype import fit_phenotype  # noqa: E402
+from lifecast.wrap.phenotype_model import PhenotypeModel  # noqa: E402
 
 #: Parameters that visibly shape a head, and how close the fit gets them. Cupsize and firmness do not shape a head;
 #: height and proportions trade off with the scale; muscle and weight barely move it (at the default phenotype a
@@ -77,9 +79,9 @@ def test_fit_recovers_the_phenotype_and_the_shape(head: Template) -> None:
     assert before > 3.0 and error.mean() < 0.15 and error.max() < 2.5
     for name, tolerance in SHAPING.items():
         assert result.phenotype[name] == pytest.approx(TRUTH[name], abs=tolerance), name
-    assert result.rms_after < 0.05 < result.rms_before
+    assert result.rms_after < 0.046 < result.rms_before  # measured 0.023 and 3.7
     placed = result.alignment.apply(model.vertices_numpy(result.phenotype))
-    np.testing.assert_allclose(placed, result.vertices, atol=1e-3)
+    np.testing.assert_allclose(placed, result.vertices, rtol=0, atol=1e-9)  # measured 3.4e-13: the same vertices
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

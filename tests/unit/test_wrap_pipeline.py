@@ -10,15 +10,10 @@ import numpy as np
 import pytest
 
 from lifecast.errors import InputError
+from lifecast.pipeline.options import STAGE_NAMES, WRAP_STAGE_NAMES, ProcessOptions, check_options
 from lifecast.pipeline.runner import Runner
-from lifecast.pipeline.scan_to_asset import (
-    STAGE_NAMES,
-    WRAP_STAGE_NAMES,
-    ProcessOptions,
-    build_stages,
-    check_options,
-    to_asset_space,
-)
+from lifecast.pipeline.scan_to_asset import build_stages
+from lifecast.pipeline.stages.ingest import to_asset_space
 from lifecast.worker.jobs import process_options
 from tests.unit.test_wrap_core import QUAD_OBJ
 

@@ -4,13 +4,13 @@ The torch rasterizer (:mod:`lifecast.bake.raster_torch`) and the Warp kernels ar
 ``import lifecast.bake`` stays light.
 """
 
-from lifecast.bake.color import ALBEDO_COLORSPACES, srgb_to_acescg
 from lifecast.bake.engine import MAP_CHANNELS, BakeResult, bake_maps
 from lifecast.bake.images import read_exr, read_exr_header, write_exr, write_png
 from lifecast.bake.padding import pad_edges
 from lifecast.bake.rasterize import rasterize_uv
 from lifecast.bake.sampling import SurfaceLocator, sample_bilinear, surface_colors
 from lifecast.bake.transfer import AlbedoTile, transfer_albedo
+from lifecast.color import ALBEDO_COLORSPACES, srgb_to_acescg
 
 __all__ = [
     "ALBEDO_COLORSPACES",

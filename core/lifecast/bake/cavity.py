@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from lifecast.bake.tangents import vertex_normals
+from lifecast.geometry.measure import vertex_normals_angle_weighted
 from lifecast.mesh import triangle_adjacency
 
 #: Default neighbourhood radius, in mean edge lengths of the high mesh: the finest detail a scan holds.
@@ -52,7 +52,7 @@ def vertex_heights(
     radius
         Neighbourhood radius in mesh units (default :data:`RADIUS_EDGES` mean edge lengths).
     normals
-        ``(n, 3)`` unit vertex normals (default: angle-weighted, :func:`lifecast.bake.tangents.vertex_normals`).
+        ``(n, 3)`` unit vertex normals (default: :func:`lifecast.geometry.measure.vertex_normals_angle_weighted`).
 
     Returns
     -------
@@ -80,7 +80,7 @@ def vertex_heights(
         smooth *= inverse_degree
         smooth[isolated] = v[isolated]
     if normals is None:
-        normals = vertex_normals(v, f)
+        normals = vertex_normals_angle_weighted(v, f)
     heights = np.einsum("nd,nd->n", v - smooth, np.asarray(normals, np.float64))
     return heights.astype(np.float32)
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecast.errors import EXIT_OK, InputError
-from lifecast.worker.events import Event, EventSink
+from lifecast.worker.events import Event, EventSink, progress_event
 
-Handler = Callable[[argparse.Namespace, EventSink], int]
+if TYPE_CHECKING:
+    from lifecast.cli import Handler
 
 DEFAULT_MAPS = "albedo,normal,displacement,ao"
 
@@ -121,8 +121,7 @@ def _bake(args: argparse.Namespace, sink: EventSink, maps: list[str], udims: lis
         raise InputError("the low mesh has no UVs to bake into: unwrap it first", args.low)
 
     def progress(fraction: float, message: str = "") -> None:
-        frac = round(min(max(float(fraction), 0.0), 1.0), 4)
-        sink.emit(Event("progress", {"stage": "bake", "fraction": frac, "message": message}))
+        sink.emit(progress_event("bake", fraction, message))
 
     result = bake_maps(
         high,

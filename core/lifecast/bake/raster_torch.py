@@ -15,13 +15,14 @@ rasterizes in bounded memory (the output itself is 16 bytes per texel).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from lifecast.bake.rasterize import DEFAULT_MARGIN_PX, OVERLAP_DEPTH_PX
+from lifecast.bake.rasterize import DEFAULT_MARGIN_PX, OVERLAP_DEPTH_PX, TexelRaster, fill_barycentric_planes
 
 #: Upper bound on the (triangle, texel) candidates evaluated at once.
 DEFAULT_MAX_CANDIDATES = 1 << 22
@@ -118,6 +119,38 @@ def rasterize_uv_torch(
     return UVRaster(face.view(size, size), bary.view(size, size, 3), (inside_count > 1).view(size, size))
 
 
+class TorchTileRaster:
+    """The torch rasterizer's whole-tile result, served in bands like :class:`lifecast.bake.rasterize.TileRasterizer`
+    (what the baking engine rasterizes with on devices other than the CPU).
+
+    ``uv_corners`` (``(m, 3, 2)``, tile-local) and ``size`` are those of :func:`rasterize_uv_torch`; ``device`` is
+    the torch device it runs on.
+    """
+
+    def __init__(self, uv_corners: NDArray[np.float64], size: int, device: str) -> None:
+        result = rasterize_uv_torch(uv_corners, size, device=device)
+        flat_face = result.face.flatten().cpu().numpy()
+        self._texel = np.flatnonzero(flat_face >= 0)
+        self._face = flat_face[self._texel].astype(np.int32)
+        self._bary = result.bary.reshape(-1, 3).cpu().numpy()[self._texel]
+        self._overlap = int(result.overlap.sum().item())
+        self._size = size
+
+    def overlap_count(self) -> int:
+        """Texels strictly inside two or more triangles, over the whole tile."""
+        return self._overlap
+
+    def interior_texels(self) -> int:
+        """The covered texels (the torch result does not set apart those claimed only through the margin)."""
+        return len(self._texel)
+
+    def bands(self, texels_per_band: int, *, count_overlaps: bool = True) -> Iterator[TexelRaster]:
+        """The covered texels in runs of ``texels_per_band`` (``overlap`` 0: see :meth:`overlap_count`)."""
+        for start in range(0, len(self._texel), texels_per_band):
+            part = slice(start, start + texels_per_band)
+            yield TexelRaster(self._size, self._texel[part], self._face[part], self._bary[part], 0)
+
+
 #: Triangle indices take the low 31 bits of a candidate key; the depth, quantised, the bits above.
 _FACE_SPAN = 1 << 31
 _DEPTH_STEPS_PER_PX = 1 << 20
@@ -161,13 +194,7 @@ def _batch_candidates(
     dev = pts.device
     local = pts - lo[:, None, :].to(torch.float64)
     double_area = _cross(local[:, 1] - local[:, 0], local[:, 2] - local[:, 0])
-    coef = torch.empty((len(ids), 2, 3), dtype=torch.float64, device=dev)  # bary_k = ax*x + ay*y + c
-    for k in range(2):
-        a, b = local[:, (k + 1) % 3], local[:, (k + 2) % 3]
-        edge = b - a
-        coef[:, k, 0] = -edge[:, 1] / double_area
-        coef[:, k, 1] = edge[:, 0] / double_area
-        coef[:, k, 2] = (edge[:, 1] * a[:, 0] - edge[:, 0] * a[:, 1]) / double_area
+    coef = fill_barycentric_planes(local, double_area, torch.empty((len(ids), 2, 3), dtype=torch.float64, device=dev))
     edge_len = torch.linalg.norm(local[:, [2, 0, 1]] - local[:, [1, 2, 0]], dim=2)
     height = double_area.abs()[:, None] / edge_len.clamp_min(1e-30)  # (n, 3) corner k to its opposite edge
 

@@ -10,26 +10,34 @@ line) is still given to that triangle, with its barycentrics clamped onto the
 triangle. Chart seams therefore have no cracks. When several triangles claim a
 texel, the one whose interior contains the centre wins, otherwise the nearest.
 
-:func:`rasterize_texels` is the engine's rasterizer: it works row by row, the
-conservative region of each triangle on a texel row being an interval (the
-intersection of three half-planes, each edge line pushed out by the margin), so
-only covered texels are ever generated, the triangle's own interval is written
-as a run, and the texels claimed only through the margin (one or two at the ends
-of each run) are settled by distance. Barycentrics are evaluated once per
-covered texel afterwards. It also counts the texels that lie inside two or more
-triangles (overlapping UVs) from the same rows, with a running sum over run
-starts and ends, so no second pass over the candidates is needed.
+:class:`TileRasterizer` is the engine's rasterizer on the CPU, streamed band by band
+(:mod:`lifecast.bake.raster_feed`; :func:`rasterize_texels` is the whole tile as one band,
+:func:`rasterize_uv` the same as images). It works row by row, the conservative
+region of each triangle on a texel row being an interval (the intersection of
+three half-planes, each edge line pushed out by the margin), so only covered
+texels are ever generated, the triangle's own interval is written as a run, and
+the texels claimed only through the margin (one or two at the ends of each run)
+are settled by distance. Barycentrics are evaluated once per covered texel
+afterwards. The texels that lie inside two or more triangles (overlapping UVs)
+are counted from the same row runs, with a running sum over run starts and
+ends, so no pass over per-texel candidates is needed.
 :func:`iter_candidates` is the older candidate-per-texel formulation (every
-texel of each triangle's bounding box tested), kept as a reference.
+texel of each triangle's bounding box tested, as the torch rasterizer
+:mod:`lifecast.bake.raster_torch` does on any device), kept as a reference for
+the tests and the benchmark.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import torch
 
 #: One batch of candidates: triangle, flat texel index, three barycentric planes, outside distance.
 Candidates = tuple[
@@ -38,6 +46,9 @@ Candidates = tuple[
     tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]],
     NDArray[np.float32],
 ]
+
+#: The arrays of :func:`fill_barycentric_planes`: numpy's or torch's.
+_Planes = TypeVar("_Planes", NDArray[np.float64], "torch.Tensor")
 
 #: Default conservative margin in texels (a bit more than half a texel).
 DEFAULT_MARGIN_PX = 0.6
@@ -456,14 +467,7 @@ def iter_candidates(
 ) -> Iterator[Candidates]:
     """Yield, batch by batch, every (triangle, texel) pair within ``margin_px`` of the triangle.
 
-    Parameters
-    ----------
-    uv_corners
-        ``(m, 3, 2)`` tile-local corner UVs.
-    size
-        Tile resolution in texels.
-    margin_px
-        Conservative margin in texels.
+    ``uv_corners`` (``(m, 3, 2)``, tile-local), ``size`` and ``margin_px`` are those of :class:`TileRasterizer`.
 
     Yields
     ------
@@ -515,13 +519,7 @@ def _batch_candidates(
     # Edge equations relative to each window's origin (float64 here, float32 per texel).
     local = pts - lo[:, None, :].astype(np.float64)
     double_area = _cross(local[:, 1] - local[:, 0], local[:, 2] - local[:, 0])
-    coef = np.empty((len(ids), 2, 3), dtype=np.float64)  # bary_k = ax*x + ay*y + c, for k = 0, 1
-    for k in range(2):
-        a, b = local[:, (k + 1) % 3], local[:, (k + 2) % 3]
-        edge = b - a
-        coef[:, k, 0] = -edge[:, 1] / double_area
-        coef[:, k, 1] = edge[:, 0] / double_area
-        coef[:, k, 2] = (edge[:, 1] * a[:, 0] - edge[:, 0] * a[:, 1]) / double_area
+    coef = fill_barycentric_planes(local, double_area, np.empty((len(ids), 2, 3), dtype=np.float64))
     edge_len = np.linalg.norm(local[:, [2, 0, 1]] - local[:, [1, 2, 0]], axis=2)  # opposite corner k
     height = np.abs(double_area)[:, None] / np.maximum(edge_len, 1e-30)
 
@@ -556,6 +554,30 @@ def _batch_candidates(
         total = np.maximum(c0 + c1 + c2, 1e-12)
         b0[out], b1[out], b2[out] = c0 / total, c1 / total, c2 / total
     return ids[tri].astype(np.int32), row * size + col, (b0, b1, b2), outside
+
+
+def fill_barycentric_planes(local: _Planes, double_area: _Planes, coef: _Planes) -> _Planes:
+    """``coef`` filled with the first ``k`` barycentric planes of each triangle and returned:
+    ``bary_k = coef[:, k, 0] * x + coef[:, k, 1] * y + coef[:, k, 2]``.
+
+    Numpy arrays or torch tensors alike (this rasterizer's candidates and :mod:`lifecast.bake.raster_torch`'s).
+
+    Parameters
+    ----------
+    local
+        ``(n, 3, 2) float64`` corner positions ``(x, y)``.
+    double_area
+        ``(n,)`` twice each triangle's signed area (non-zero).
+    coef
+        ``(n, k, 3) float64``, ``k <= 3``, written in place.
+    """
+    for k in range(coef.shape[1]):
+        a, b = local[:, (k + 1) % 3], local[:, (k + 2) % 3]
+        edge = b - a
+        coef[:, k, 0] = -edge[:, 1] / double_area
+        coef[:, k, 1] = edge[:, 0] / double_area
+        coef[:, k, 2] = (edge[:, 1] * a[:, 0] - edge[:, 0] * a[:, 1]) / double_area
+    return coef
 
 
 def _to_texel_space(uv_corners: NDArray[np.float64], size: int) -> NDArray[np.float64]:

@@ -11,8 +11,9 @@ What is done, as in MikkTSpace (Blender, Maya, Houdini, Substance, Unreal):
   split at UV seams and between mirrored and unmirrored charts, and are smooth
   elsewhere;
 - the shader rebuilds ``B = sign * cross(N, T)`` from the interpolated ``N`` and
-  ``T``; the baker does the same after Gram-Schmidt, so the green channel is
-  +V (OpenGL, "Y+" in Substance, the default of Blender and Maya).
+  ``T``; the baker does the same after Gram-Schmidt (:func:`tangent_space`), so
+  the green channel is +V (OpenGL, "Y+" in Substance, the default of Blender
+  and Maya).
 
 Where this differs from the reference implementation: MikkTSpace also groups
 by the *normal* index (meshes with hard edges) and handles degenerate UV
@@ -25,81 +26,10 @@ common production case, the frames are the same up to float rounding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypeAlias
-
 import numpy as np
 from numpy.typing import NDArray
 
-#: Faces processed at once by :func:`vertex_normals` (keeps the temporaries small and in cache).
-_NORMAL_CHUNK = 1 << 17
-
-#: Vectors given as coordinate rows: a ``(3, q)`` array or three ``(q,)`` arrays (x, y and z each contiguous).
-Rows: TypeAlias = NDArray[np.float32] | Sequence[NDArray[np.float32]]
-
-
-def vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float32]:
-    """``(n, 3) float32`` unit vertex normals: the angle-weighted mean of the adjacent face normals.
-
-    The same weighting as Blender's smooth shading. Vectorised in chunks of faces on coordinate columns
-    (x, y and z each contiguous, float32 geometry) with one ``bincount`` per axis over the three corners
-    (float64 sums): about 0.1 s for a million triangles.
-    """
-    v = np.asarray(vertices, np.float32)
-    columns = [np.ascontiguousarray(v[:, axis]) for axis in range(3)]
-    faces = np.asarray(faces)
-    normals = np.zeros((3, len(v)))
-    for start in range(0, len(faces), _NORMAL_CHUNK):
-        f = faces[start : start + _NORMAL_CHUNK].T.astype(np.intp)  # (3, c): contiguous corner columns
-        p0, p1, p2 = ([np.take(column, f[k]) for column in columns] for k in range(3))
-        e01, e02, e12 = _sub(p1, p0), _sub(p2, p0), _sub(p2, p1)
-        face_n = _cross(e01, e02)
-        inv = _inv_length(face_n)
-        for component in face_n:
-            component *= inv
-        inv01, inv02, inv12 = _inv_length(e01), _inv_length(e02), _inv_length(e12)
-        cos0 = dot_rows(e01, e02)
-        cos0 *= inv01
-        cos0 *= inv02
-        cos1 = dot_rows(e01, e12)
-        np.negative(cos1, out=cos1)
-        cos1 *= inv01
-        cos1 *= inv12
-        cos2 = dot_rows(e02, e12)
-        cos2 *= inv02
-        cos2 *= inv12
-        angle = np.concatenate([cos0, cos1, cos2])  # corner angles, corner 0 of every face first
-        np.clip(angle, -1.0, 1.0, out=angle)
-        np.arccos(angle, out=angle)
-        corner = f.reshape(-1)
-        for axis, component in enumerate(face_n):
-            normals[axis] += np.bincount(corner, weights=angle * np.tile(component, 3), minlength=len(v))
-    return _normalize(normals.T).astype(np.float32)
-
-
-def _sub(a: list[NDArray[np.float32]], b: list[NDArray[np.float32]]) -> list[NDArray[np.float32]]:
-    return [x - y for x, y in zip(a, b, strict=True)]
-
-
-def dot_rows(a: Rows, b: Rows) -> NDArray[np.float32]:
-    """``(q,)`` dot products of vectors given as coordinate rows (three passes over contiguous arrays)."""
-    out = a[0] * b[0]
-    out += a[1] * b[1]
-    out += a[2] * b[2]
-    return out
-
-
-def _cross(a: list[NDArray[np.float32]], b: list[NDArray[np.float32]]) -> list[NDArray[np.float32]]:
-    return [a[(k + 1) % 3] * b[(k + 2) % 3] - a[(k + 2) % 3] * b[(k + 1) % 3] for k in range(3)]
-
-
-def _inv_length(a: list[NDArray[np.float32]]) -> NDArray[np.float32]:
-    """``1 / |a|`` of vectors given as coordinate columns (``1e30`` for zero vectors)."""
-    out = dot_rows(a, a)
-    np.sqrt(out, out=out)
-    np.maximum(out, np.float32(1e-30), out=out)
-    np.reciprocal(out, out=out)
-    return out
+from lifecast.geometry.measure import dot_rows
 
 
 def corner_angles(corners: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -202,7 +132,7 @@ def _corner_groups(
     return np.asarray(group, np.int64).ravel()
 
 
-def any_perpendicular(normals: NDArray[np.float64]) -> NDArray[np.float64]:
+def any_perpendicular(normals: NDArray[np.floating]) -> NDArray[np.float64]:
     """``(q, 3)`` unit vectors perpendicular to each of ``(q, 3)`` unit normals."""
     axis = np.where(np.abs(normals[:, 0:1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
     return _normalize(np.cross(normals, axis))
@@ -210,3 +140,49 @@ def any_perpendicular(normals: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def _normalize(a: NDArray[np.float64]) -> NDArray[np.float64]:
     return a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-30)
+
+
+def tangent_space(
+    high_normals: NDArray[np.float32],
+    low_normals: NDArray[np.float32],
+    tangents: NDArray[np.float32],
+    sign: NDArray[np.float32],
+) -> NDArray[np.float32]:
+    """``(3, q)`` high normals in the low surface's tangent frame ``(T, B, N)``, OpenGL (+Y = +V), as rows.
+
+    Every vector argument is given as rows ``(3, q)`` (x, y, z).
+
+    Parameters
+    ----------
+    high_normals
+        ``(3, q)`` unit normals of the high surface.
+    low_normals
+        ``(3, q)`` unit interpolated low normals ``N``.
+    tangents
+        ``(3, q)`` barycentric mix of the corner tangents; Gram-Schmidt
+        orthogonalised against ``N`` here to give ``T``.
+    sign
+        ``(q,)`` handedness; ``B = sign * N x T``.
+    """
+    # With t' = T - N (T.N) and T = t' / |t'|:  H.T = (H.T - (H.N)(T.N)) / |t'|,  H.B = sign H.(N x T) / |t'|
+    # (N x N = 0), so neither the orthogonalised tangent nor the bitangent is ever formed.
+    h, n, t = high_normals, low_normals, tangents
+    h_n = dot_rows(h, n)
+    t_n = dot_rows(t, n)
+    inv_length = dot_rows(t, t)
+    inv_length -= t_n * t_n
+    np.maximum(inv_length, np.float32(1e-24), out=inv_length)
+    np.sqrt(inv_length, out=inv_length)
+    np.reciprocal(inv_length, out=inv_length)
+    out = np.empty((3, len(h_n)), np.float32)
+    x = dot_rows(h, t)
+    x -= h_n * t_n
+    np.multiply(x, inv_length, out=out[0])
+    # H.(N x T), the triple product, expanded over the rows.
+    y = h[0] * (n[1] * t[2] - n[2] * t[1])
+    y += h[1] * (n[2] * t[0] - n[0] * t[2])
+    y += h[2] * (n[0] * t[1] - n[1] * t[0])
+    y *= sign
+    np.multiply(y, inv_length, out=out[1])
+    out[2] = h_n
+    return out

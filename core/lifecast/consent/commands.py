@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecast.errors import EXIT_NO_CONSENT, EXIT_OK, InputError
 from lifecast.worker.events import EventSink
 
-Handler = Callable[[argparse.Namespace, EventSink], int]
+if TYPE_CHECKING:
+    from lifecast.cli import Handler
 
 
 def _iso_date(text: str) -> date:

@@ -26,6 +26,7 @@ from lifecast.farm.manifest import Manifest
 from lifecast.farm.sizing import estimate_memory_mib
 from lifecast.farm.tasks import write_task_table
 from lifecast.pipeline.atomic import write_text_atomic
+from lifecast.resources import peak_rss_mb
 from lifecast.worker.events import parse_event
 
 #: Exit code -> (status, worth retrying).
@@ -233,8 +234,7 @@ def _reap(run: _Running) -> tuple[int, float] | None:
     run.proc.returncode = code
     for fh in run.files:
         fh.close()
-    peak = usage.ru_maxrss / 1024.0 if sys.platform != "darwin" else usage.ru_maxrss / 2**20
-    return code, peak
+    return code, peak_rss_mb(usage)
 
 
 def _result(manifest: Manifest, run: _Running, code: int, peak: float) -> ScanResult:

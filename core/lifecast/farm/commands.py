@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecast.worker.events import Event, EventSink
 
-Handler = Callable[[argparse.Namespace, EventSink], int]
+if TYPE_CHECKING:
+    from lifecast.cli import Handler
+
 _FARM_STAGES = ("ingest", "clean", "lod", "uv", "texture", "export")
 
 

@@ -52,7 +52,7 @@ def manifest_path(out_dir: Path) -> Path:
 def write_outputs_manifest(out_dir: Path, inputs: dict[str, Any] | None = None) -> Path:
     """Hash the published asset and write ``OUTDIR/.lifecast/outputs.json`` atomically.
 
-    Call it after :func:`lifecast.pipeline.scan_to_asset.publish` returns.
+    Call it after :func:`lifecast.pipeline.publish.publish` returns.
 
     Parameters
     ----------

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.distance import pdist
 
-from lifecast.geometry.topology import EdgeTable, directed_edges, edge_components, edge_table
+from lifecast.geometry.topology import EdgeTable, boundary_side_ids, directed_edges, edge_components, edge_table
 
 #: Loops with more vertices than this have their diameter estimated from a
 #: subsample of this many vertices (exact for smaller loops).
@@ -43,7 +43,8 @@ class Holes:
     perimeter
         ``(count,) float64`` summed edge length of each hole.
     diameter
-        ``(count,) float64`` largest distance between two vertices of each hole.
+        ``(count,) float64`` largest distance between two vertices of each hole; for a hole of more than
+        2048 boundary vertices, the largest among a fixed random sample of 2048 of them (an underestimate).
     closed
         ``(count,) bool`` whether each hole's edges form closed cycles; an open
         chain (left where a non-manifold repair cut faces away) cannot be filled.
@@ -98,7 +99,7 @@ def find_holes(vertices: NDArray[np.floating], faces: NDArray[np.integer], table
     f = np.asarray(faces, dtype=np.int64)
     m = len(f)
     table = edge_table(f) if table is None else table
-    side_ids = np.flatnonzero(table.counts[table.side_to_edge] == 1) if m else np.zeros(0, np.int64)
+    side_ids = boundary_side_ids(table) if m else np.zeros(0, np.int64)
     sides = directed_edges(f)[side_ids]
     labels = edge_components(sides, len(v))
     count = int(labels.max()) + 1 if len(labels) else 0
@@ -133,7 +134,11 @@ def _closed_loops(
 def _loop_diameters(
     v: NDArray[np.float64], loop_vertices: NDArray[np.int64], labels: NDArray[np.int64], count: int
 ) -> NDArray[np.float64]:
-    """Largest pairwise vertex distance per hole (``loop_vertices``: both ends of each boundary edge)."""
+    """Largest pairwise vertex distance per hole (``loop_vertices``: both ends of each boundary edge).
+
+    Exact up to :data:`_DIAMETER_SAMPLE` vertices; a larger hole is measured on that many of its vertices,
+    drawn with a fixed seed: an estimate that can only fall short of the true diameter.
+    """
     diameter = np.zeros(count, np.float64)
     if count == 0:
         return diameter

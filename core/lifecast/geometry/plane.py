@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from lifecast.geometry.topology import face_areas, face_components, face_normals
+from lifecast.geometry.measure import face_areas, face_normals
+from lifecast.geometry.topology import face_components
 
 
 @dataclass(frozen=True)

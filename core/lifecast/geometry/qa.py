@@ -10,10 +10,10 @@ from numpy.typing import NDArray
 
 from lifecast.errors import InputError
 from lifecast.geometry.holes import Holes, find_holes
+from lifecast.geometry.measure import face_areas
 from lifecast.geometry.topology import (
     EdgeTable,
     edge_table,
-    face_areas,
     face_components,
     non_manifold_vertices,
     unique_rows,

@@ -114,8 +114,32 @@ def boundary_sides(faces: NDArray[np.integer], table: EdgeTable | None = None) -
     loop runs consistently around its hole).
     """
     table = edge_table(faces) if table is None else table
-    on_boundary = table.counts[table.side_to_edge] == 1
-    return directed_edges(faces)[on_boundary]
+    return directed_edges(faces)[boundary_side_ids(table)]
+
+
+def boundary_side_ids(table: EdgeTable) -> NDArray[np.int64]:
+    """``(b,) int64`` ascending rows of :func:`directed_edges` that no other face side shares (``table``'s faces).
+
+    Row ``k * m + f`` is side ``k`` of face ``f`` (see :func:`directed_edges`).
+    """
+    return np.flatnonzero(table.counts[table.side_to_edge] == 1)
+
+
+def boundary_edges(faces: NDArray[np.integer], table: EdgeTable | None = None) -> NDArray[np.int64]:
+    """Undirected edges that only one face side uses, ``(b, 2) int64``, rows sorted, in lexicographic order.
+
+    ``table`` is ``edge_table(faces)``, when the caller already has it.
+    """
+    table = edge_table(faces) if table is None else table
+    return table.edges[table.counts == 1]
+
+
+def boundary_vertices(faces: NDArray[np.integer], table: EdgeTable | None = None) -> NDArray[np.int64]:
+    """Vertices on an open boundary edge (see :func:`boundary_edges`), ``(k,) int64`` sorted.
+
+    ``table`` is ``edge_table(faces)``, when the caller already has it.
+    """
+    return np.unique(boundary_edges(faces, table))
 
 
 def non_manifold_edges(faces: NDArray[np.integer], table: EdgeTable | None = None) -> NDArray[np.int64]:
@@ -182,26 +206,6 @@ def non_manifold_vertices(
     fan_vertex[fan] = start_vertex
     fans_per_vertex = np.bincount(fan_vertex, minlength=n_vertices)
     return np.flatnonzero(fans_per_vertex > 1).astype(np.int64)
-
-
-def face_areas(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:
-    """Triangle areas, ``(m,) float64`` (computed in float64)."""
-    v = np.asarray(vertices, dtype=np.float64)
-    f = np.asarray(faces, dtype=np.int64)
-    if len(f) == 0:
-        return np.zeros(0, np.float64)
-    corners = v[f]  # (m, 3, 3): one gather, cheaper than three column gathers
-    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    return 0.5 * np.linalg.norm(cross, axis=1)
-
-
-def face_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:
-    """Unit face normals, ``(m, 3) float64``; zero rows for degenerate faces."""
-    v = np.asarray(vertices, dtype=np.float64)
-    f = np.asarray(faces, dtype=np.int64)
-    cross = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    norm = np.linalg.norm(cross, axis=1, keepdims=True)
-    return np.divide(cross, norm, out=np.zeros_like(cross), where=norm > 0)
 
 
 def face_components(

@@ -17,6 +17,7 @@ import numpy as np
 import trimesh
 from numpy.typing import NDArray
 
+from lifecast.color import linear_to_srgb
 from lifecast.errors import InputError
 from lifecast.io.parsed import ParsedFile
 from lifecast.mesh import TriMesh, empty_faces
@@ -56,13 +57,6 @@ def _check_external_files(doc: dict[str, Any], path: Path) -> None:
             uri = entry.get("uri")
             if uri and not uri.startswith("data:") and not (path.parent / uri).is_file():
                 raise InputError(f"the glTF refers to a file that does not exist: {uri}", path)
-
-
-def linear_to_srgb(linear: NDArray[np.floating]) -> NDArray[np.float32]:
-    """Encode linear values in [0, 1] with the sRGB transfer function (any shape)."""
-    c = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0)
-    out = np.where(c <= 0.0031308, 12.92 * c, 1.055 * np.power(c, 1.0 / 2.4) - 0.055)
-    return out.astype(np.float32)
 
 
 def read_gltf(path: Path) -> ParsedFile:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +33,9 @@ _READERS: dict[str, tuple[Callable[[Path], ParsedFile], tuple[str, ...]]] = {
 
 #: File name suffixes :func:`read_scan` reads (lower case, with the dot).
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_READERS)
+
+#: A setting a scan file may declare: its units or its up axis.
+_Setting = TypeVar("_Setting", bound=str)
 
 _FORMAT_NAMES = {"ply": "a PLY file", "glb": "a binary glTF (GLB)", "gltf": "a glTF JSON file", "pcd": "a PCD file"}
 
@@ -138,13 +142,8 @@ def _settle_units_and_up(
 ) -> tuple[Units, UpAxis]:
     """Units and up axis: explicit arguments, else the file's declaration, else a guess (noted)."""
     extent = bounding_box_extent(vertices)
-    if units is not None:
-        chosen: Units = units
-        notes.append(f"units: {units} (given)")
-    elif parsed.units is not None:
-        chosen = parsed.units
-        notes.append(f"units: {chosen} (declared by the file)")
-    else:
+    chosen: Units | None = _given_or_declared("units", units, parsed.units, notes)
+    if chosen is None:
         chosen = guess_units(extent)
         notes.append(
             f"units: {chosen} (guessed: the scan is {extent:.4g} units across and is assumed to be a person; "
@@ -155,13 +154,20 @@ def _settle_units_and_up(
         raise InputError(f"{problem}: check the units or the file", path)
     if warning := plausibility_note(extent, chosen):
         notes.append(warning)
-    if up is not None:
-        axis: UpAxis = up
-        notes.append(f"up axis: {up} (given)")
-    elif parsed.up is not None:
-        axis = parsed.up
-        notes.append(f"up axis: {axis} (declared by the file)")
-    else:
+    axis: UpAxis | None = _given_or_declared("up axis", up, parsed.up, notes)
+    if axis is None:
         axis = "y"
         notes.append("up axis: y (assumed; pass up= or add a 'comment up z' line to a PLY header if Z is up)")
     return chosen, axis
+
+
+def _given_or_declared(
+    label: str, given: _Setting | None, declared: _Setting | None, notes: list[str]
+) -> _Setting | None:
+    """The argument if given, else the file's declaration, noted with where it came from; ``None`` if neither."""
+    if given is not None:
+        notes.append(f"{label}: {given} (given)")
+        return given
+    if declared is not None:
+        notes.append(f"{label}: {declared} (declared by the file)")
+    return declared

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lifecast.worker.events import Event, EventSink
+from lifecast.worker.events import Event, EventSink, progress_event
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,7 @@ class StageContext:
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress in [0, 1] within this stage."""
-        frac = min(max(float(fraction), 0.0), 1.0)
-        self.events.emit(Event("progress", {"stage": self.stage, "fraction": round(frac, 4), "message": message}))
+        self.events.emit(progress_event(self.stage, fraction, message))
 
     def log(self, message: str) -> None:
         self.events.emit(Event("log", {"stage": self.stage, "message": message}))

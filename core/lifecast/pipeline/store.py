@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from lifecast.jsonable import json_default
 from lifecast.mesh import TriMesh
 
 _VALUES_NPZ = "values.npz"
@@ -64,15 +65,7 @@ def save_values(values: Mapping[str, Any], directory: Path) -> None:
         else:
             meta[name] = {"type": "json", "value": value}
     np.savez(directory / _VALUES_NPZ, **arrays)  # type: ignore[arg-type]
-    (directory / _VALUES_JSON).write_text(json.dumps(meta, indent=1, default=_plain))
-
-
-def _plain(obj: object) -> object:
-    if hasattr(obj, "item"):
-        return obj.item()  # type: ignore[no-any-return, attr-defined]
-    if hasattr(obj, "tolist"):
-        return obj.tolist()  # type: ignore[no-any-return, attr-defined]
-    return str(obj)
+    (directory / _VALUES_JSON).write_text(json.dumps(meta, indent=1, default=json_default))
 
 
 def load_values(directory: Path) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.color import linear_to_srgb
 from lifecast.errors import InputError
+from lifecast.mesh import fan_triangle_corners
 
 __all__ = ["USD_SUFFIXES", "PreviewMesh", "load_preview_mesh"]
 
@@ -61,7 +63,7 @@ def _load_usd(path: Path) -> PreviewMesh:
     up_is_z = UsdGeom.GetStageUpAxis(stage) == UsdGeom.Tokens.z
     cache = UsdGeom.XformCache()
     parts_v: list[NDArray[np.float32]] = []
-    parts_f: list[NDArray[np.int32]] = []
+    parts_f: list[NDArray[np.int64]] = []
     parts_c: list[NDArray[np.float32] | None] = []
     offset = 0
     for prim in Usd.PrimRange(stage.GetPseudoRoot(), Usd.TraverseInstanceProxies()):
@@ -79,7 +81,7 @@ def _load_usd(path: Path) -> PreviewMesh:
         world = np.asarray(cache.GetLocalToWorldTransform(prim), np.float64)
         points = points @ world[:3, :3] + world[3, :3]  # USD matrices act on row vectors
         parts_v.append(points.astype(np.float32))
-        parts_f.append(fan_triangulate(counts, indices) + offset)
+        parts_f.append(indices[fan_triangle_corners(counts)] + offset)  # faceVertexCounts / faceVertexIndices
         parts_c.append(_display_color(mesh, len(points)))
         offset += len(points)
     if not parts_v:
@@ -93,19 +95,6 @@ def _load_usd(path: Path) -> PreviewMesh:
     return PreviewMesh(v, np.concatenate(parts_f).astype(np.int32), colors)
 
 
-def fan_triangulate(counts: NDArray[np.integer], indices: NDArray[np.integer]) -> NDArray[np.int32]:
-    """Triangles ``(t, 3) int32`` of polygons given as USD ``faceVertexCounts`` / ``faceVertexIndices``."""
-    counts = np.asarray(counts, np.int64)
-    indices = np.asarray(indices, np.int64)
-    starts = np.cumsum(counts) - counts
-    n_tri = np.maximum(counts - 2, 0)
-    poly = np.repeat(np.arange(len(counts)), n_tri)
-    k = np.arange(int(n_tri.sum())) - np.repeat(np.cumsum(n_tri) - n_tri, n_tri)
-    first = starts[poly]
-    tris = np.stack([indices[first], indices[first + k + 1], indices[first + k + 2]], axis=1)
-    return tris.astype(np.int32)
-
-
 def _display_color(mesh: object, n_points: int) -> NDArray[np.float32] | None:
     """Per-vertex sRGB colours from ``primvars:displayColor`` (stored linear), when it is per vertex."""
     from pxr import UsdGeom
@@ -116,6 +105,4 @@ def _display_color(mesh: object, n_points: int) -> NDArray[np.float32] | None:
     values = primvar.ComputeFlattened()
     if values is None or len(values) != n_points:
         return None
-    linear = np.clip(np.asarray(values, np.float64), 0.0, 1.0)
-    srgb = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
-    return srgb.astype(np.float32)
+    return linear_to_srgb(np.asarray(values, np.float64))

@@ -13,6 +13,7 @@ import itertools
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.geometry.measure import face_normals
 from lifecast.pipeline.stage import ProgressFn, no_progress
 
 __all__ = ["look_rotation", "render_mesh"]
@@ -80,10 +81,7 @@ def render_mesh(
     xy, depth = _frame(v, size)
     albedo = np.asarray(colors, np.float64) if colors is not None else None
     light_dir = np.asarray(light, np.float64) / np.linalg.norm(light)
-    face_normals = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    lengths = np.linalg.norm(face_normals, axis=1, keepdims=True)
-    face_normals = face_normals / np.where(lengths > 0, lengths, 1.0)
-    shade = 0.18 + 0.82 * np.abs(face_normals @ light_dir)  # (m,)
+    shade = 0.18 + 0.82 * np.abs(face_normals(v, f) @ light_dir)  # (m,)
 
     zbuf = np.full(size * size, np.inf)
     face_at = np.full(size * size, -1, np.int64)

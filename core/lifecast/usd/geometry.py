@@ -31,9 +31,11 @@ import numpy as np
 from numpy.typing import NDArray
 from pxr import Sdf, Usd, UsdGeom, Vt
 
+from lifecast.color import srgb_to_linear
+from lifecast.geometry.measure import vertex_normals_angle_weighted
 from lifecast.mesh import TriMesh, fan_triangle_corners
 
-__all__ = ["PolygonFaces", "baked_vertex_normals", "define_mesh", "srgb_to_linear"]
+__all__ = ["PolygonFaces", "baked_vertex_normals", "define_mesh"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ def baked_vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integ
     """The vertex normals the baker builds its tangent frames on: angle-weighted, as Blender's smooth shading.
 
     A DCC decodes a tangent-space normal map in a frame built from the mesh's normals, so the asset must carry
-    the normals the map was baked against (:func:`lifecast.bake.tangents.vertex_normals`). Area-weighted normals,
+    the normals the map was baked against
+    (:func:`lifecast.geometry.measure.vertex_normals_angle_weighted`). Area-weighted normals,
     which the asset carried before, differ from them by 3.6 degrees on average (p95 12) on the bundled sample
     scan's 20k-triangle LOD, and the map was then read in another frame than it was baked in.
 
@@ -113,30 +116,11 @@ def baked_vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integ
     ``(n, 3) float32`` unit normals. A vertex with no non-degenerate adjacent
     face gets ``(0, 1, 0)`` so the array never holds NaN.
     """
-    from lifecast.bake.tangents import vertex_normals
-
-    normals = np.asarray(vertex_normals(vertices, faces), np.float32)
+    normals = np.asarray(vertex_normals_angle_weighted(vertices, faces), np.float32)
     length = np.linalg.norm(normals, axis=1)
     bad = ~(np.isfinite(length) & (length > 0.5))
     normals[bad] = (0.0, 1.0, 0.0)
     return normals
-
-
-def srgb_to_linear(colors: NDArray[np.floating]) -> NDArray[np.float32]:
-    """Decode sRGB-encoded values in [0, 1] to linear (IEC 61966-2-1 transfer function).
-
-    Parameters
-    ----------
-    colors
-        ``(..., c)`` float sRGB values; clipped to [0, 1] first.
-
-    Returns
-    -------
-    Linear values, same shape, ``float32``.
-    """
-    c = np.clip(np.asarray(colors, dtype=np.float64), 0.0, 1.0)
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return linear.astype(np.float32)
 
 
 def define_mesh(

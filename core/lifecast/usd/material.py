@@ -32,7 +32,7 @@ __all__ = [
 ALBEDO_FALLBACK = (0.18, 0.18, 0.18)
 
 
-#: How the albedo texture is encoded: sRGB PNG, or linear ACEScg EXR (see :mod:`lifecast.bake.color`).
+#: How the albedo texture is encoded: sRGB PNG, or linear ACEScg EXR (see :mod:`lifecast.color`).
 AlbedoColorSpace = Literal["srgb", "acescg"]
 #: OpenUSD's colour space name (the colour interop ID) for linear ACEScg.
 ACESCG_COLOR_SPACE = "lin_ap1_scene"

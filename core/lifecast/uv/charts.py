@@ -36,16 +36,3 @@ def uv_charts(face_uvs: NDArray[np.integer], n_uvs: int) -> NDArray[np.int32]:
     _, first, chart = np.unique(labels[face_uvs[:, 0]], return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first))
     return order[chart.ravel()].astype(np.int32)
-
-
-def face_areas_3d(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:
-    """``(m,) float64`` triangle areas of ``(n, 3)`` vertices and ``(m, 3)`` faces."""
-    tri = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)]
-    return 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-
-
-def face_areas_uv(uvs: NDArray[np.floating], face_uvs: NDArray[np.integer]) -> NDArray[np.float64]:
-    """``(m,) float64`` unsigned triangle areas in UV space."""
-    tri = np.asarray(uvs, dtype=np.float64)[np.asarray(face_uvs)]
-    e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
-    return 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])

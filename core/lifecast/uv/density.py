@@ -6,8 +6,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.errors import InputError
+from lifecast.geometry.measure import face_areas, face_areas_uv
 from lifecast.mesh import TriMesh
-from lifecast.uv.charts import face_areas_3d, face_areas_uv
 
 
 def texel_density(mesh: TriMesh, texture_size: int) -> dict[str, float]:
@@ -33,7 +33,7 @@ def texel_density(mesh: TriMesh, texture_size: int) -> dict[str, float]:
     """
     if mesh.uvs is None or mesh.face_uvs is None:
         raise InputError("texel density needs a mesh with UVs")
-    area = face_areas_3d(mesh.vertices, mesh.faces)
+    area = face_areas(mesh.vertices, mesh.faces)
     uv_area = face_areas_uv(mesh.uvs, mesh.face_uvs)
     keep = (area > 0) & (uv_area > 0)
     if not keep.any():

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from lifecast.uv.charts import face_areas_uv, uv_charts
+from lifecast.geometry.measure import face_areas_uv
+from lifecast.uv.charts import uv_charts
 
 #: Factor the scale shrinks by while some chart does not fit.
 SHRINK = 0.98

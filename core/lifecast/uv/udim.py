@@ -12,9 +12,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.errors import InputError
+from lifecast.geometry.measure import face_areas
 from lifecast.mesh import TriMesh
 from lifecast.pipeline.stage import ProgressFn, no_progress
-from lifecast.uv.charts import face_areas_3d, uv_charts
+from lifecast.uv.charts import uv_charts
 from lifecast.uv.unwrap import check_face_order, pack_options
 
 #: UDIM tiles lifecast lays out at most (ten rows of ten).
@@ -139,7 +140,7 @@ def layout_arrays(
 
     face_uvs = np.asarray(face_uvs)
     chart = uv_charts(face_uvs, len(uvs))
-    chart_area = np.bincount(chart, weights=face_areas_3d(vertices, faces)).astype(np.float64)
+    chart_area = np.bincount(chart, weights=face_areas(vertices, faces)).astype(np.float64)
     group_of_chart = balance_groups(chart_area, tiles)
     face_group = group_of_chart[chart]
     n_groups = int(group_of_chart.max()) + 1

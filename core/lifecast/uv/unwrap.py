@@ -27,9 +27,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.errors import InputError
+from lifecast.geometry.measure import face_areas
 from lifecast.mesh import TriMesh
 from lifecast.pipeline.stage import ProgressFn, no_progress
-from lifecast.uv.charts import face_areas_3d
 
 #: Taubin iterations applied to the copy of the mesh xatlas cuts charts on (see :func:`unwrap`).
 DEFAULT_SMOOTH_ITERATIONS = 10
@@ -189,7 +189,7 @@ def unwrap_arrays(
     if max_chart_boundary > 0:
         # The real surface's area, as the default was measured with: the denoised copy has less (its noise is gone),
         # and a limit scaled by that cut 22 % more charts on the sample scan and was no faster on Lee Perry-Smith.
-        chart_options.max_boundary_length = max_chart_boundary * math.sqrt(face_areas_3d(vertices, faces).sum())
+        chart_options.max_boundary_length = max_chart_boundary * math.sqrt(face_areas(vertices, faces).sum())
     atlas.add_mesh(np.ascontiguousarray(chart_vertices, np.float32), np.ascontiguousarray(faces, np.uint32))
     atlas.generate(chart_options, packing)
     if atlas.atlas_count != 1:

@@ -18,14 +18,14 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecast.errors import InputError
 from lifecast.worker.events import EventSink
 
-Handler = Callable[[argparse.Namespace, EventSink], int]
+if TYPE_CHECKING:
+    from lifecast.cli import Handler
 
 
 def add_commands(subparsers: Any) -> dict[str, Handler]:

@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
+from lifecast.jsonable import json_default
+
 PROTOCOL_VERSION = 1
 
 EVENT_TYPES = (
@@ -57,14 +59,14 @@ class Event:
     def to_json(self) -> str:
         """The event as one line of JSON (no trailing newline)."""
         payload = {"event": self.type, "time": round(self.time, 3), **self.data}
-        return json.dumps(payload, separators=(",", ":"), default=_json_default)
+        # numpy values and paths sneak into summaries; json_default keeps the stream valid JSON.
+        return json.dumps(payload, separators=(",", ":"), default=json_default)
 
 
-def _json_default(obj: object) -> object:
-    # numpy scalars and paths sneak into summaries; keep the stream valid JSON.
-    if hasattr(obj, "item"):
-        return obj.item()  # type: ignore[no-any-return, attr-defined]
-    return str(obj)
+def progress_event(stage: str | None, fraction: float, message: str = "") -> Event:
+    """A ``progress`` event, ``fraction`` clamped to [0, 1] and rounded to 4 places."""
+    frac = min(max(float(fraction), 0.0), 1.0)
+    return Event("progress", {"stage": stage, "fraction": round(frac, 4), "message": message})
 
 
 def parse_event(line: str) -> Event | None:

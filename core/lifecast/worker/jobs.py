@@ -7,7 +7,7 @@ A job is one JSON object::
     {"command": "preview", "source": "assets/head/asset.usda", "out": "preview.png", "size": 512}
     {"command": "template", "template": "anny-head"}
 
-``process`` takes the fields of :class:`~lifecast.pipeline.scan_to_asset.ProcessOptions`
+``process`` takes the fields of :class:`~lifecast.pipeline.options.ProcessOptions`
 (``out`` for ``out_dir``; ``template``, ``template_landmarks`` and ``landmarks`` for a
 template wrap); ``inspect`` takes ``scan``, ``texture``, ``units`` and ``up``;
 ``preview`` takes ``source`` (a scan or a USD asset; ``scan`` is accepted too),
@@ -29,7 +29,7 @@ from typing import Any
 
 import lifecast
 from lifecast.errors import EXIT_OK, InputError
-from lifecast.worker.events import Event, EventSink
+from lifecast.worker.events import Event, EventSink, progress_event
 
 __all__ = ["JOB_COMMANDS", "load_job", "run_job"]
 
@@ -75,7 +75,7 @@ def run_job(job: Mapping[str, Any], sink: EventSink) -> int:
 
 def process_options(fields: Mapping[str, Any]) -> Any:
     """The :class:`ProcessOptions` of a ``process`` job's fields."""
-    from lifecast.pipeline.scan_to_asset import ProcessOptions
+    from lifecast.pipeline.options import ProcessOptions
 
     known = {f.name for f in dataclasses.fields(ProcessOptions)}
     values: dict[str, Any] = {}
@@ -129,7 +129,7 @@ class _OneStageRun:
         sink.emit(Event("stage_start", {"stage": name, "cached": False}))
 
     def progress(self, fraction: float, message: str = "") -> None:
-        self.sink.emit(Event("progress", {"stage": self.name, "fraction": round(fraction, 4), "message": message}))
+        self.sink.emit(progress_event(self.name, fraction, message))
 
     def finish(self, summary: Any, *, outputs: dict[str, str] | None = None, report: Any = None) -> int:
         """``stage_end`` with ``summary``, then ``done`` with ``outputs`` (and ``report`` when given)."""

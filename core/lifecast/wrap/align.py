@@ -16,6 +16,7 @@ import itertools
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.geometry.measure import face_areas
 from lifecast.pipeline.stage import ProgressFn, no_progress
 from lifecast.wrap.correspond import ScanSurface
 from lifecast.wrap.similarity import Similarity, umeyama
@@ -32,7 +33,7 @@ def area_samples(
     """``(count, 3)`` points drawn uniformly by area from a triangle mesh."""
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
-    area = 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    area = face_areas(v, f)
     rng = np.random.default_rng(seed)
     tri = rng.choice(len(f), size=count, p=area / area.sum())
     r1, r2 = rng.random(count), rng.random(count)

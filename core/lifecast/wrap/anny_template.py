@@ -377,7 +377,7 @@ class BuiltTemplate:
     markup
         The template markup (landmarks, exclude, kind, source), JSON-able.
     shape
-        Arrays of the phenotype model (see :class:`lifecast.wrap.phenotype.PhenotypeModel`).
+        Arrays of the phenotype model (see :class:`lifecast.wrap.phenotype_model.PhenotypeModel`).
     """
 
     polygons: PolygonMesh
@@ -437,7 +437,7 @@ def repack_head_uvs(polygons: PolygonMesh) -> tuple[PolygonMesh, dict[str, Any]]
     """
     from dataclasses import replace
 
-    from lifecast.uv.charts import face_areas_uv
+    from lifecast.geometry.measure import face_areas_uv
     from lifecast.uv.repack import repack_charts
 
     _, face_uvs, _ = polygons.triangles()

@@ -157,7 +157,7 @@ def resolve_template(spec: str, markup: Path | None = None, *, progress: Progres
     if spec not in BUILT_IN:
         template_identity(spec, markup)  # the clear errors
         return load_template(Path(spec), markup)
-    from lifecast.wrap.phenotype import PhenotypeModel
+    from lifecast.wrap.phenotype_model import PhenotypeModel
 
     files = builtin_files(spec, progress=progress)
     template = load_template(files.mesh, markup if markup is not None else files.markup)

@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecast.errors import EXIT_OK, InputError
 from lifecast.worker.events import Event, EventSink
 
-Handler = Callable[[argparse.Namespace, EventSink], int]
+if TYPE_CHECKING:
+    from lifecast.cli import Handler
 
 
 def add_commands(subparsers: Any) -> dict[str, Handler]:

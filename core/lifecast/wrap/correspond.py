@@ -1,7 +1,7 @@
 """Closest points on a scan, with the filters a wrap needs.
 
 A template vertex is matched to the closest point of the scan surface
-(open3d's ``RaycastingScene``, C++ and multi-threaded). The normal there is
+(:class:`lifecast.geometry.closest.ClosestPoints`). The normal there is
 interpolated from the scan's area-weighted vertex normals, averaged over a few
 rings of neighbours: a scan's own triangles are noisy (0.5 mm noise on 2 mm
 triangles tilts them by 15 degrees and more) or degenerate, and a tilted plane
@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from lifecast.mesh import triangle_adjacency
+from lifecast.geometry.closest import ClosestPoints
+from lifecast.geometry.measure import vertex_normals_area_weighted
+from lifecast.geometry.topology import boundary_edges
 
 BARY_EPS = 1e-4
 #: Rings of neighbours a scan's vertex normals are averaged over.
@@ -74,7 +76,9 @@ class ScanSurface:
     ) -> None:
         self.faces = np.asarray(faces, np.int64)
         self._normal_rings = normal_rings
-        self._boundary_keys = _boundary_edge_keys(self.faces, len(vertices))
+        edges = boundary_edges(self.faces)
+        # Sorted keys ``lo * n + hi`` of the open boundary edges (the edges come in lexicographic order).
+        self._boundary_keys = edges[:, 0] * len(vertices) + edges[:, 1]
         self._place(vertices)
 
     def moved(self, vertices: NDArray[np.floating]) -> ScanSurface:
@@ -87,31 +91,17 @@ class ScanSurface:
         return out
 
     def _place(self, vertices: NDArray[np.floating]) -> None:
-        import open3d as o3d
-
         self.vertices = np.asarray(vertices, np.float64)
-        self.vertex_normals = smooth_vertex_normals(self.vertices, self.faces, self._normal_rings)
-        self._scene = o3d.t.geometry.RaycastingScene()
-        self._scene.add_triangles(
-            o3d.core.Tensor.from_numpy(np.ascontiguousarray(self.vertices, np.float32)),
-            o3d.core.Tensor.from_numpy(np.ascontiguousarray(self.faces, np.uint32)),
-        )
+        self.vertex_normals = vertex_normals_area_weighted(self.vertices, self.faces, rings=self._normal_rings)
+        self._closest = ClosestPoints(self.vertices, self.faces)
 
     def closest(self, queries: NDArray[np.floating]) -> Matches:
         """Closest surface points of ``(q, 3)`` queries."""
-        import open3d as o3d
-
-        q = np.ascontiguousarray(queries, np.float32)
-        res = self._scene.compute_closest_points(o3d.core.Tensor.from_numpy(q))
-        tri = res["primitive_ids"].numpy().astype(np.int64)
-        uv = res["primitive_uvs"].numpy().astype(np.float64)
-        corners = self.vertices[self.faces[tri]]
-        bary = np.stack([1.0 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], axis=1)
-        points = np.einsum("qk,qkd->qd", bary, corners)
+        hits = self._closest.query(queries)
+        tri, bary = hits.triangles, hits.barycentric
         normals = np.einsum("qk,qkd->qd", bary, self.vertex_normals[self.faces[tri]])
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-20)
-        distances = np.linalg.norm(points - np.asarray(queries, np.float64), axis=1)
-        return Matches(points, normals, distances, self._on_boundary(tri, bary), tri, bary)
+        return Matches(hits.points, normals, hits.distances, self._on_boundary(tri, bary), tri, bary)
 
     def _on_boundary(self, tri: NDArray[np.int64], bary: NDArray[np.float64]) -> NDArray[np.bool_]:
         out = np.zeros(len(tri), bool)
@@ -133,14 +123,6 @@ class ScanSurface:
         return out
 
 
-def _boundary_edge_keys(faces: NDArray[np.int64], n: int) -> NDArray[np.int64]:
-    """Sorted keys ``lo * n + hi`` of edges used by exactly one triangle."""
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    keys = np.minimum(edges[:, 0], edges[:, 1]) * n + np.maximum(edges[:, 0], edges[:, 1])
-    uniq, counts = np.unique(keys, return_counts=True)
-    return uniq[counts == 1]
-
-
 def match_filter(
     matches: Matches,
     query_normals: NDArray[np.floating],
@@ -154,36 +136,3 @@ def match_filter(
     )
     finite = np.isfinite(matches.normals).all(1) & np.isfinite(matches.distances)
     return cos_ok & finite & ~matches.on_boundary & (matches.distances <= max_distance)
-
-
-def vertex_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:
-    """``(n, 3) float64`` area-weighted unit vertex normals (zero for unused vertices)."""
-    v = np.asarray(vertices, np.float64)
-    f = np.asarray(faces, np.int64)
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    corners = f.T.ravel()  # corner k of every face, k = 0, 1, 2
-    out = np.stack(
-        [np.bincount(corners, weights=np.tile(fn[:, axis], 3), minlength=len(v)) for axis in range(3)], axis=1
-    )
-    norm = np.linalg.norm(out, axis=1, keepdims=True)
-    return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
-
-
-def smooth_vertex_normals(
-    vertices: NDArray[np.floating], faces: NDArray[np.integer], rings: int
-) -> NDArray[np.float64]:
-    """``(n, 3) float64`` unit vertex normals, area weighted, then averaged ``rings`` times over 1-ring neighbours."""
-    from scipy.sparse import identity
-
-    f = np.asarray(faces, np.int64)
-    normals = vertex_normals(vertices, f)
-    if rings <= 0 or len(f) == 0:
-        return normals
-    n = len(normals)
-    # Each vertex with its 1-ring; an edge shared by two triangles counts twice (a harmless, symmetric weighting).
-    average = triangle_adjacency(f, n) + identity(n, format="csr")
-    for _ in range(rings):
-        normals = average @ normals
-        norm = np.linalg.norm(normals, axis=1, keepdims=True)
-        normals = np.divide(normals, norm, out=np.zeros_like(normals), where=norm > 0)
-    return np.asarray(normals, np.float64)

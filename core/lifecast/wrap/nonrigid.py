@@ -58,9 +58,11 @@ import scipy.sparse as sp
 import torch
 from numpy.typing import NDArray
 
+from lifecast.geometry.measure import vertex_normals_area_weighted
+from lifecast.geometry.topology import edge_table
 from lifecast.pipeline.stage import ProgressFn, no_progress
 from lifecast.threads import ThreadTrial
-from lifecast.wrap.correspond import ScanSurface, match_filter, vertex_normals
+from lifecast.wrap.correspond import ScanSurface, match_filter
 
 Regulariser = Literal["membrane", "bending"]
 
@@ -216,7 +218,7 @@ def refine_nonrigid(
         for _ in range(settings.steps_per_level):
             current = x.detach().cpu().numpy().astype(np.float64) + origin
             full[fit] = current
-            normals_t = vertex_normals(full, f)[fit]
+            normals_t = vertex_normals_area_weighted(full, f)[fit]
             matches = surface.closest(current)
             keep = match_filter(
                 matches,
@@ -284,10 +286,7 @@ def _regulariser_matrix(
     faces: NDArray[np.int64], local: NDArray[np.int64], n_fit: int, vertices: NDArray[np.float64], kind: Regulariser
 ) -> tuple[sp.csr_matrix, float]:
     """``(n_fit, n_fit)`` regulariser matrix (see the module docstring) and the mean template edge length."""
-    e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    n = int(faces.max()) + 1 if len(faces) else 0
-    keys = np.unique(e[:, 0] * n + e[:, 1])  # unique rows, in the order np.unique(e, axis=0) gives
-    e = np.stack([keys // max(n, 1), keys % max(n, 1)], axis=1)
+    e = edge_table(faces).edges  # unique rows, in the order np.unique(sorted edges, axis=0) gives
     edge_len = float(np.linalg.norm(vertices[e[:, 0]] - vertices[e[:, 1]], axis=1).mean()) if len(e) else 0.0
     le = local[e]
     le = le[(le >= 0).all(1)]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.geometry.measure import face_area_vectors
 from lifecast.wrap.correspond import Matches
 
 #: Below this share of fitted vertices matched to the scan, a wrap is of low confidence.
@@ -66,13 +67,6 @@ class WrapReport:
         }
 
 
-def face_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:
-    """``(m, 3) float64`` non-normalised face normals (length = twice the area)."""
-    v = np.asarray(vertices, np.float64)
-    f = np.asarray(faces, np.int64)
-    return np.asarray(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), np.float64)
-
-
 def broken_faces(
     rest: NDArray[np.floating], wrapped: NDArray[np.floating], faces: NDArray[np.integer]
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -80,8 +74,8 @@ def broken_faces(
 
     A rest face that is itself degenerate is never counted.
     """
-    n0 = face_normals(rest, faces)
-    n1 = face_normals(wrapped, faces)
+    n0 = face_area_vectors(rest, faces)
+    n1 = face_area_vectors(wrapped, faces)
     a0 = np.linalg.norm(n0, axis=1)
     a1 = np.linalg.norm(n1, axis=1)
     valid = a0 > 1e-12 * max(float(np.median(a0)), 1e-30)

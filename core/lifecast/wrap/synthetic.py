@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.geometry.closest import ClosestPoints
+from lifecast.geometry.measure import vertex_normals_area_weighted
+from lifecast.geometry.topology import boundary_vertices, edge_table
 from lifecast.mesh import TriMesh
-from lifecast.wrap.correspond import vertex_normals
 from lifecast.wrap.similarity import Similarity
 
 
@@ -32,10 +34,9 @@ def subdivide_midpoint(
     vertices: NDArray[np.float64], faces: NDArray[np.int64]
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """One 1-to-4 midpoint subdivision (shared edges get one new vertex)."""
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    key = np.sort(e, axis=1)
-    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    mid = len(vertices) + inverse.reshape(3, -1).T
+    table = edge_table(faces)
+    uniq = table.edges
+    mid = len(vertices) + table.side_to_edge.reshape(3, -1).T
     v = np.concatenate([vertices, 0.5 * (vertices[uniq[:, 0]] + vertices[uniq[:, 1]])])
     a, b, c = faces.T
     ab, bc, ca = mid.T
@@ -86,7 +87,7 @@ def make_scan(
     v, f = np.asarray(dec.vertices, np.float64), np.asarray(dec.faces, np.int64)
     v = relax_on_surface(v, f, dense_v, dense_f, relax)
     if noise > 0:
-        v = v + vertex_normals(v, f) * rng.normal(0.0, noise, (len(v), 1))
+        v = v + vertex_normals_area_weighted(v, f) * rng.normal(0.0, noise, (len(v), 1))
     if holes > 0:
         centres = v[rng.choice(len(v), holes, replace=False)]
         centroid = v[f].mean(1)
@@ -119,36 +120,23 @@ def relax_on_surface(
     """
     if iterations <= 0 or len(faces) == 0:
         return vertices
-    import open3d as o3d
     from scipy.sparse import coo_matrix
 
     n = len(vertices)
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    key = np.minimum(e[:, 0], e[:, 1]) * n + np.maximum(e[:, 0], e[:, 1])
-    uniq, counts = np.unique(key, return_counts=True)
+    table = edge_table(faces)
     boundary = np.zeros(n, bool)
-    boundary[np.concatenate([uniq[counts == 1] // n, uniq[counts == 1] % n])] = True
-    pairs = np.unique(np.stack([uniq // n, uniq % n], 1), axis=0)
-    both = np.concatenate([pairs, pairs[:, ::-1]])
+    boundary[boundary_vertices(faces, table)] = True
+    both = np.concatenate([table.edges, table.edges[:, ::-1]])
     adjacency = coo_matrix((np.ones(len(both)), (both[:, 0], both[:, 1])), shape=(n, n)).tocsr()
     degree = np.maximum(np.asarray(adjacency.sum(1)).ravel(), 1.0)[:, None]
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(
-        o3d.core.Tensor.from_numpy(np.ascontiguousarray(surface_vertices, np.float32)),
-        o3d.core.Tensor.from_numpy(np.ascontiguousarray(surface_faces, np.uint32)),
-    )
+    surface = ClosestPoints(surface_vertices, surface_faces)
     v = np.asarray(vertices, np.float64).copy()
     for _ in range(iterations):
-        normals = vertex_normals(v, faces)
+        normals = vertex_normals_area_weighted(v, faces)
         step = 0.5 * (adjacency @ v / degree - v)
         step -= normals * (step * normals).sum(1, keepdims=True)
         step[boundary] = 0.0
-        query = np.ascontiguousarray(v + step, np.float32)
-        found = scene.compute_closest_points(o3d.core.Tensor.from_numpy(query))
-        tri = found["primitive_ids"].numpy().astype(np.int64)
-        uv = found["primitive_uvs"].numpy().astype(np.float64)
-        bary = np.stack([1.0 - uv[:, 0] - uv[:, 1], uv[:, 0], uv[:, 1]], axis=1)
-        moved = np.einsum("qk,qkd->qd", bary, surface_vertices[surface_faces[tri]])
+        moved = surface.query(v + step).points
         v[~boundary] = moved[~boundary]
     return v
 

@@ -35,7 +35,7 @@ from lifecast.errors import InputError
 from lifecast.wrap.polygon_obj import PolygonMesh, read_polygon_obj
 
 if TYPE_CHECKING:
-    from lifecast.wrap.phenotype import PhenotypeModel
+    from lifecast.wrap.phenotype_model import PhenotypeModel
 
 #: Mesh files a template is read from.
 TEMPLATE_SUFFIXES = (".obj", ".usd", ".usda", ".usdc")

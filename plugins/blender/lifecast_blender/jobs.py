@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "MAP_NAMES",
+    "MAP_CHANNELS",
     "TEXTURE_SIZES",
     "JobError",
     "ProcessSettings",
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 #: Maps the bake stage accepts (``lifecast.bake.MAP_CHANNELS``; a host test keeps the two equal).
-MAP_NAMES = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity")
+MAP_CHANNELS = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity")
 TEXTURE_SIZES = (256, 512, 1024, 2048, 4096, 8192)
 
 WORKER_PYTHON_ENV = "LIFECAST_WORKER_PYTHON"
@@ -103,9 +103,9 @@ def process_job(settings: ProcessSettings) -> dict[str, Any]:
         raise JobError(f"texture size must be one of {', '.join(map(str, TEXTURE_SIZES))}")
     if int(settings.udims) < 1:
         raise JobError("UDIM tiles must be at least 1")
-    unknown = [m for m in settings.maps if m not in MAP_NAMES]
+    unknown = [m for m in settings.maps if m not in MAP_CHANNELS]
     if unknown:
-        raise JobError(f"unknown map(s) {', '.join(unknown)}: choose from {', '.join(MAP_NAMES)}")
+        raise JobError(f"unknown map(s) {', '.join(unknown)}: choose from {', '.join(MAP_CHANNELS)}")
     job: dict[str, Any] = {
         "command": "process",
         "scan": scan,
@@ -113,7 +113,7 @@ def process_job(settings: ProcessSettings) -> dict[str, Any]:
         "lods": parse_lods(settings.lods),
         "texture_size": int(settings.texture_size),
         "udims": int(settings.udims),
-        "maps": [m for m in MAP_NAMES if m in settings.maps],
+        "maps": [m for m in MAP_CHANNELS if m in settings.maps],
     }
     template = settings.template.strip()
     if template:

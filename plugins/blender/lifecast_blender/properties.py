@@ -15,7 +15,7 @@ import os
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
-from .jobs import MAP_NAMES, TEXTURE_SIZES, WORKER_PYTHON_ENV, ProcessSettings
+from .jobs import MAP_CHANNELS, TEXTURE_SIZES, WORKER_PYTHON_ENV, ProcessSettings
 from .run_state import RunState
 
 ADDON = __package__  # "bl_ext.<repo>.lifecast" when installed as an extension
@@ -23,7 +23,7 @@ ADDON = __package__  # "bl_ext.<repo>.lifecast" when installed as an extension
 _MAP_LABELS = {"object_normal": "Object normal", "ao": "AO"}
 # Enum items are built here, not inside the annotations: Blender evaluates postponed (``__future__``)
 # annotations in a scope where a comprehension cannot see this module's names.
-_MAP_ITEMS = [(m, _MAP_LABELS.get(m, m.capitalize()), f"bake the {m.replace('_', ' ')} map") for m in MAP_NAMES]
+_MAP_ITEMS = [(m, _MAP_LABELS.get(m, m.capitalize()), f"bake the {m.replace('_', ' ')} map") for m in MAP_CHANNELS]
 _TEXTURE_ITEMS = [(str(s), str(s), f"{s} x {s} pixels per UDIM tile") for s in TEXTURE_SIZES]
 
 
@@ -150,7 +150,7 @@ def process_settings(context: bpy.types.Context) -> ProcessSettings:
         lods=s.lods,
         texture_size=int(s.texture_size),
         udims=s.udims,
-        maps=tuple(m for m in MAP_NAMES if m in s.maps),
+        maps=tuple(m for m in MAP_CHANNELS if m in s.maps),
         template=s.template,
         template_landmarks=bpy.path.abspath(s.template_landmarks) if s.template_landmarks else "",
         landmarks=bpy.path.abspath(s.landmarks) if s.landmarks else "",

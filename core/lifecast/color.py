@@ -1,6 +1,11 @@
-"""Colour management for baked albedo: sRGB-encoded texture values to linear ACEScg through OpenColorIO.
+"""Colour: the sRGB transfer function both ways, and sRGB texture values to linear ACEScg through OpenColorIO.
 
-The conversion uses OpenColorIO's built-in CG config (no file, no download;
+:func:`srgb_to_linear` and :func:`linear_to_srgb` are the IEC 61966-2-1
+transfer function (scanners, PLY and 8-bit textures store sRGB-encoded values;
+glTF ``COLOR_0`` and USD ``displayColor`` are linear). The DCC plugins keep
+their own copies: they must not import lifecast.
+
+The ACEScg conversion of baked albedo uses OpenColorIO's built-in CG config (no file, no download;
 :data:`OCIO_CONFIG`), from its sRGB texture space (the sRGB transfer function
 on Rec.709 primaries, D65) to ``ACEScg`` (linear, AP1 primaries, the ACES white
 point; Bradford chromatic adaptation as the config defines it). ``$OCIO`` is
@@ -22,6 +27,8 @@ from numpy.typing import NDArray
 
 from lifecast.errors import LifecastError, MissingDependencyError
 
+FloatDType = type[np.float32] | type[np.float64]
+
 AlbedoColorspace = Literal["srgb", "acescg"]
 
 #: Albedo colour spaces :func:`lifecast.bake.bake_maps` writes.
@@ -42,6 +49,42 @@ ACESCG_INTEROP_ID = "lin_ap1_scene"
 
 #: What each written channel holds: ``"srgb"`` / ``"acescg"`` colour, or ``"raw"`` data (no colour transform).
 COLOR_SPACES = {channel: "raw" for channel in ("normal", "object_normal", "displacement", "ao", "cavity", "mask")}
+
+
+def srgb_to_linear(values: NDArray[np.floating], dtype: FloatDType = np.float32) -> NDArray[np.floating]:
+    """Decode sRGB-encoded values to linear light (IEC 61966-2-1 transfer function).
+
+    Parameters
+    ----------
+    values
+        Float sRGB values of any shape (e.g. ``(n, 3)`` colours); clipped to ``[0, 1]`` first.
+    dtype
+        The returned dtype; the arithmetic is float64 either way.
+
+    Returns
+    -------
+    Linear values, same shape, ``dtype``.
+    """
+    c = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(dtype)
+
+
+def linear_to_srgb(values: NDArray[np.floating], dtype: FloatDType = np.float32) -> NDArray[np.floating]:
+    """Encode linear values with the sRGB transfer function (IEC 61966-2-1).
+
+    Parameters
+    ----------
+    values
+        Float linear values of any shape (e.g. ``(n, 3)`` colours); clipped to ``[0, 1]`` first.
+    dtype
+        The returned dtype; the arithmetic is float64 either way.
+
+    Returns
+    -------
+    sRGB-encoded values, same shape, ``dtype``.
+    """
+    c = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * np.power(c, 1.0 / 2.4) - 0.055).astype(dtype)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,61 @@
+"""The cage distance: how far above and below the low surface each texel's ray searches for the high one."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lifecast.bake.correspond import RayEngine
+from lifecast.errors import InputError
+from lifecast.mesh import TriMesh
+
+
+def auto_cage(high: TriMesh, low: TriMesh, engine: RayEngine, samples: int = 20_000) -> float:
+    """A cage distance from how far the low surface lies from the high one.
+
+    Twice the 99th percentile of the distance from low vertices (up to
+    ``samples`` of them) to the high surface, plus 0.1 % of the low mesh's
+    bounding-box diagonal.
+
+    Parameters
+    ----------
+    high
+        The detailed surface; ``engine`` traces its triangles.
+    low
+        The production mesh.
+    engine
+        Ray engine over the high mesh (:func:`lifecast.bake.correspond.make_ray_engine`).
+    samples
+        Low vertices measured at most (a fixed random choice).
+
+    Raises
+    ------
+    InputError
+        When the meshes do not overlap (their bounding boxes are disjoint, or
+        the median distance exceeds a quarter of the low mesh's size).
+    """
+    lo_min, lo_max = low.vertices.min(axis=0), low.vertices.max(axis=0)
+    hi_min, hi_max = high.vertices.min(axis=0), high.vertices.max(axis=0)
+    diagonal = bounding_diagonal(low.vertices)
+    if np.any(lo_max < hi_min) or np.any(hi_max < lo_min):
+        raise InputError(
+            f"the high and low meshes do not overlap: bounding boxes {np.round(hi_min, 3).tolist()}-"
+            f"{np.round(hi_max, 3).tolist()} and {np.round(lo_min, 3).tolist()}-{np.round(lo_max, 3).tolist()}"
+        )
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(low.vertices), size=min(samples, len(low.vertices)), replace=False)
+    points = np.ascontiguousarray(low.vertices[pick], np.float32)
+    face, bary = engine.closest(points)
+    nearest = np.einsum("qk,qkc->qc", bary, high.vertices[high.faces[face]])
+    distance = np.linalg.norm(nearest - points, axis=1)
+    if np.median(distance) > 0.25 * diagonal:
+        raise InputError(
+            f"the high and low meshes do not overlap: the low surface is {np.median(distance):.4g} from the high "
+            f"one (median), {np.median(distance) / diagonal:.0%} of its size; align them first"
+        )
+    return float(2.0 * np.percentile(distance, 99) + 1e-3 * diagonal)
+
+
+def bounding_diagonal(vertices: NDArray[np.floating]) -> float:
+    """Length of the diagonal of the ``(n, 3)`` vertices' axis-aligned bounding box (in float64)."""
+    return float(np.linalg.norm(np.ptp(np.asarray(vertices, np.float64), axis=0)))

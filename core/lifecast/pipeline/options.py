@@ -1,0 +1,146 @@
+"""What ``lifecast process`` takes, and the checks that refuse unusable options before any work starts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lifecast.bake.engine import MAP_CHANNELS
+from lifecast.errors import InputError
+from lifecast.mesh import Units, UpAxis
+
+STAGE_NAMES = ("ingest", "clean", "lod", "uv", "texture", "export")
+#: The stages with a template: ``wrap`` in the place of ``lod``.
+WRAP_STAGE_NAMES = ("ingest", "clean", "wrap", "uv", "texture", "export")
+#: Maps the texture stage bakes by default.
+DEFAULT_MAPS = ("albedo", "normal", "displacement")
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    """Everything ``lifecast process`` takes. Defaults are the production defaults.
+
+    Lengths given by the user (``fill_holes_mm``) are in millimetres whatever
+    the scan's units, since that is how artists think about hole sizes.
+    """
+
+    scan: Path
+    out_dir: Path
+    texture: Path | None = None
+    subject: str | None = None
+    name: str | None = None
+    units: Units | None = None
+    up: UpAxis | None = None
+    asset_units: Units = "cm"
+    lods: tuple[int, ...] = (100_000, 25_000, 5_000)
+    texture_size: int = 4096
+    udims: int = 1
+    keep_uvs: bool = False
+    remove_ground_plane: bool = True
+    fill_holes_mm: float = 15.0
+    min_component_fraction: float = 0.01
+    cache_dir: Path | None = None
+    force: bool = False
+    stop_after: str | None = None
+    maps: tuple[str, ...] = DEFAULT_MAPS
+    cage: float | None = None
+    device: str = "cpu"
+    #: ``srgb``: albedo as sRGB PNGs; ``acescg``: linear ACEScg half-float EXRs (OpenColorIO, the ``color`` extra).
+    albedo_colorspace: str = "srgb"
+    #: Consent guardrails (:mod:`lifecast.consent`): the show folder (else ``$LIFECAST_SHOW``), the
+    #: project the consent must cover (else ``$LIFECAST_PROJECT``), ``no_subject`` for a prop or test
+    #: chart, and the studio's signing certificate/key (else ``$LIFECAST_C2PA_CERT``/``_KEY``).
+    #: With no show configured they do nothing.
+    show: Path | None = None
+    project: str | None = None
+    no_subject: bool = False
+    sign_cert: Path | None = None
+    sign_key: Path | None = None
+    #: Template wrap (:mod:`lifecast.wrap`): ``anny-head``, ``anny-body`` or a template mesh path; its markup
+    #: JSON (built-ins carry their own); the scan's landmarks JSON, in the scan file's coordinates and units.
+    template: str | None = None
+    template_landmarks: Path | None = None
+    landmarks: Path | None = None
+
+    def asset_name(self) -> str:
+        """The asset's name: ``--name``, else the output folder's name, as a valid identifier."""
+        raw = self.name or self.out_dir.name or self.scan.stem
+        safe = re.sub(r"[^A-Za-z0-9_]", "_", raw)
+        return safe if safe and not safe[0].isdigit() else f"asset_{safe}"
+
+    def cache_root(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else self.out_dir / ".lifecast" / "cache"
+
+    def stage_names(self) -> tuple[str, ...]:
+        """The stages of this job, in order."""
+        return WRAP_STAGE_NAMES if self.template else STAGE_NAMES
+
+    def last_stage(self) -> str | None:
+        """The stage ``stop_after`` names in this job: ``lod`` and ``wrap`` both name the third stage."""
+        if self.stop_after in ("lod", "wrap"):
+            return self.stage_names()[2]
+        return self.stop_after
+
+
+def check_options(opts: ProcessOptions) -> None:
+    """Refuse unusable options before any work starts (exit code 2 in the CLI)."""
+    if not opts.scan.exists():
+        raise InputError("scan file not found", opts.scan)
+    if opts.scan.is_dir():
+        raise InputError("is a directory, expected a scan file", opts.scan)
+    if opts.texture is not None and not opts.texture.is_file():
+        raise InputError("texture image not found", opts.texture)
+    if opts.out_dir.exists() and not opts.out_dir.is_dir():
+        raise InputError("output path exists and is not a directory", opts.out_dir)
+    if not opts.lods or any(n < 4 for n in opts.lods):
+        raise InputError(f"LOD triangle counts must be at least 4, got {list(opts.lods)}")
+    if list(opts.lods) != sorted(opts.lods, reverse=True):
+        raise InputError(f"LOD triangle counts must go from most to fewest, got {list(opts.lods)}")
+    if opts.texture_size < 64 or opts.texture_size > 16384 or opts.texture_size & (opts.texture_size - 1):
+        raise InputError(f"texture size must be a power of two between 64 and 16384, got {opts.texture_size}")
+    if opts.albedo_colorspace not in ("srgb", "acescg"):
+        raise InputError(f"albedo colour space must be srgb or acescg, got {opts.albedo_colorspace!r}")
+    if opts.albedo_colorspace == "acescg" and "albedo" in opts.maps:
+        from lifecast.color import check_colorspace_support
+
+        check_colorspace_support("acescg")  # a missing OpenColorIO fails here, before any stage runs
+    if not 1 <= opts.udims <= 100:
+        raise InputError(f"UDIM tile count must be between 1 and 100, got {opts.udims}")
+    if opts.stop_after is not None and opts.stop_after not in (*STAGE_NAMES, "wrap"):
+        raise InputError(
+            f"unknown stage {opts.stop_after!r} for stop_after: one of {', '.join((*STAGE_NAMES, 'wrap'))}"
+        )
+    unknown = [m for m in opts.maps if m not in MAP_CHANNELS]
+    if unknown:
+        raise InputError(f"unknown map(s) {', '.join(unknown)}: choose from {', '.join(MAP_CHANNELS)}")
+    if opts.cage is not None and not opts.cage > 0:
+        raise InputError(f"cage distance must be positive, got {opts.cage}")
+    if opts.fill_holes_mm < 0:
+        raise InputError(f"hole-filling limit must be >= 0 mm, got {opts.fill_holes_mm}")
+    _check_wrap_options(opts)
+
+
+def _check_wrap_options(opts: ProcessOptions) -> None:
+    """The template options: a template that exists, landmarks that parse, nothing that contradicts a wrap."""
+    if opts.template is None:
+        if opts.landmarks is not None:
+            raise InputError("scan landmarks are only used by a template wrap: give --template too", opts.landmarks)
+        if opts.template_landmarks is not None:
+            raise InputError("template landmarks need --template", opts.template_landmarks)
+        if opts.stop_after == "wrap":
+            raise InputError("there is no wrap stage without --template (stop after lod instead)")
+        return
+    from lifecast.wrap.builtin import template_identity
+    from lifecast.wrap.landmarks import read_landmark_file
+
+    template_identity(opts.template, opts.template_landmarks)
+    if opts.landmarks is not None:
+        read_landmark_file(opts.landmarks)
+    if opts.udims != 1:
+        raise InputError("--udims does not apply with --template: the template's own UV layout is kept")
+    if opts.keep_uvs:
+        raise InputError("--keep-uvs keeps the scan's UVs: with --template the template's UVs are kept")
+
+
+__all__ = ["DEFAULT_MAPS", "STAGE_NAMES", "WRAP_STAGE_NAMES", "ProcessOptions", "check_options"]
