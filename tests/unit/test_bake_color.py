@@ -56,7 +56,7 @@ def test_hand_matrix_is_the_published_rec709_to_ap1() -> None:
 
 
 def test_known_srgb_colours_round_trip_to_acescg() -> None:
-    from lifecast.bake import srgb_to_acescg
+    from lifecast.color import srgb_to_acescg
 
     rng = np.random.default_rng(0)
     known = [[1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0.5], [0.8, 0.6, 0.5], [0, 0, 0]]

@@ -1,4 +1,5 @@
-"""Baking: UV-space rasterizers, the map baking engine, albedo transfer, edge padding, colour and image writing.
+"""Baking: UV-space rasterizers, the map baking engine, albedo transfer, edge padding and image writing (colour
+conversions are in :mod:`lifecast.color`).
 
 The torch rasterizer (:mod:`lifecast.bake.raster_torch`) and the Warp kernels are not imported here, so
 ``import lifecast.bake`` stays light.
@@ -10,10 +11,8 @@ from lifecast.bake.padding import pad_edges
 from lifecast.bake.rasterize import rasterize_uv
 from lifecast.bake.sampling import SurfaceLocator, sample_bilinear, surface_colors
 from lifecast.bake.transfer import AlbedoTile, transfer_albedo
-from lifecast.color import ALBEDO_COLORSPACES, srgb_to_acescg
 
 __all__ = [
-    "ALBEDO_COLORSPACES",
     "MAP_CHANNELS",
     "AlbedoTile",
     "BakeResult",
@@ -24,7 +23,6 @@ __all__ = [
     "read_exr",
     "read_exr_header",
     "sample_bilinear",
-    "srgb_to_acescg",
     "surface_colors",
     "transfer_albedo",
     "write_exr",

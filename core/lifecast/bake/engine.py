@@ -46,7 +46,7 @@ from lifecast.bake.correspond import RayBackend, make_ray_engine
 from lifecast.bake.encoding import MapEncoding
 from lifecast.bake.map_writer import MapWriter
 from lifecast.bake.raster_feed import RasterFeed
-from lifecast.bake.tile_baker import CavityHeights, LowCorners, TileBaker, corner_table, smooth_vertex_normals
+from lifecast.bake.tile_baker import CavityHeights, LowCorners, TileBaker, corner_table, shading_normals
 from lifecast.bake.validation import (
     check_distances,
     check_maps,
@@ -269,7 +269,7 @@ def _prepare_baker(
     t = time.perf_counter()
     corners = LowCorners.of(low)
     reads_normals = bool(_READS_NORMALS & set(channels))
-    high_vertex_normals = smooth_vertex_normals(high) if reads_normals or "cavity" in channels else None
+    high_vertex_normals = shading_normals(high) if reads_normals or "cavity" in channels else None
     high_normals = None
     if reads_normals and high_vertex_normals is not None:
         high_normals = corner_table(high_vertex_normals, high.faces)

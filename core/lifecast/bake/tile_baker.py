@@ -48,7 +48,7 @@ class LowCorners:
     def of(cls, low: TriMesh) -> LowCorners:
         """The low mesh's positions, shading normals (its own, or angle-weighted) and tangent frames."""
         assert low.uvs is not None and low.face_uvs is not None
-        normals = smooth_vertex_normals(low)
+        normals = shading_normals(low)
         tangent, sign = corner_tangents(low.vertices, low.faces, normals, low.uvs, low.face_uvs)
         faces = np.asarray(low.faces)
         table = np.concatenate([np.asarray(low.vertices, np.float32)[faces], normals[faces], tangent], axis=2)
@@ -81,8 +81,9 @@ class CavityHeights:
         return cls(corner_table(heights[:, None], high.faces), black)
 
 
-def smooth_vertex_normals(mesh: TriMesh) -> NDArray[np.float32]:
-    """``(n, 3)`` a mesh's smooth vertex normals (its own, or angle-weighted)."""
+def shading_normals(mesh: TriMesh) -> NDArray[np.float32]:
+    """``(n, 3) float32`` the vertex normals a mesh is shaded with: its own when it has them, else angle-weighted
+    (:func:`lifecast.geometry.measure.vertex_normals_angle_weighted`, Blender's smooth shading)."""
     if mesh.vertex_normals is not None:
         return np.asarray(mesh.vertex_normals, np.float32)
     return vertex_normals_angle_weighted(mesh.vertices, mesh.faces)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from lifecast.geometry.measure import dot_rows
+from lifecast.geometry.measure import inverse_lengths
 
 #: Lengths below this are taken as this, so zero vectors stay zero.
-_MIN_LENGTH = np.float32(1e-12)
+_MIN_LENGTH = 1e-12
 
 
 def unit_vectors(a: NDArray[np.floating], out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
@@ -34,9 +34,5 @@ def unit_vectors(a: NDArray[np.floating], out: NDArray[np.float32] | None = None
 
 def unit_rows(rows: NDArray[np.float32]) -> NDArray[np.float32]:
     """Vectors given as rows ``(3, q)`` float32 scaled to unit length in place (zero vectors stay zero)."""
-    length = dot_rows(rows, rows)
-    np.sqrt(length, out=length)
-    np.maximum(length, _MIN_LENGTH, out=length)
-    np.reciprocal(length, out=length)
-    rows *= length
+    rows *= inverse_lengths(rows, _MIN_LENGTH)
     return rows

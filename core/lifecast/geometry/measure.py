@@ -119,10 +119,10 @@ def vertex_normals_angle_weighted(vertices: NDArray[np.floating], faces: NDArray
         p0, p1, p2 = ([np.take(column, f[k]) for column in columns] for k in range(3))
         e01, e02, e12 = _sub(p1, p0), _sub(p2, p0), _sub(p2, p1)
         face_n = _cross(e01, e02)
-        inv = _inv_length(face_n)
+        inv = inverse_lengths(face_n)
         for component in face_n:
             component *= inv
-        inv01, inv02, inv12 = _inv_length(e01), _inv_length(e02), _inv_length(e12)
+        inv01, inv02, inv12 = inverse_lengths(e01), inverse_lengths(e02), inverse_lengths(e12)
         cos0 = dot_rows(e01, e02)
         cos0 *= inv01
         cos0 *= inv02
@@ -159,11 +159,11 @@ def _cross(a: list[NDArray[np.float32]], b: list[NDArray[np.float32]]) -> list[N
     return [a[(k + 1) % 3] * b[(k + 2) % 3] - a[(k + 2) % 3] * b[(k + 1) % 3] for k in range(3)]
 
 
-def _inv_length(a: list[NDArray[np.float32]]) -> NDArray[np.float32]:
-    """``1 / |a|`` of vectors given as coordinate columns (``1e30`` for zero vectors)."""
+def inverse_lengths(a: Rows, floor: float = 1e-30) -> NDArray[np.float32]:
+    """``(q,)`` ``1 / max(|a|, floor)`` of vectors given as coordinate rows (``1 / floor`` for zero vectors)."""
     out = dot_rows(a, a)
     np.sqrt(out, out=out)
-    np.maximum(out, np.float32(1e-30), out=out)
+    np.maximum(out, np.float32(floor), out=out)
     np.reciprocal(out, out=out)
     return out
 
