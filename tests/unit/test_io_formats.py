@@ -75,6 +75,19 @@ def test_pcd_point_cloud_with_colours(tmp_path: Path) -> None:
     np.testing.assert_allclose(scan.mesh.vertices, points, atol=1e-6)
     assert scan.mesh.vertex_colors is not None
     np.testing.assert_allclose(scan.mesh.vertex_colors, np.asarray(cloud.colors), atol=1 / 255)
+    assert scan.units == "m" and "units: m (metres by PCL's convention for PCD files)" in scan.notes
+
+
+def test_pcd_is_in_metres_whatever_its_size(tmp_path: Path) -> None:
+    """A Kinect frame of a room (8 units across) is 8 m, not 8 cm of a guessed-at person; ``units=`` still wins."""
+    points = np.random.default_rng(2).random((200, 3)) * [8.0, 3.0, 5.0]
+    path = tmp_path / "room.pcd"
+    assert o3d.io.write_point_cloud(str(path), o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points)))
+    scan = read_scan(path)
+    assert scan.units == "m"
+    assert not any("guessed" in note for note in scan.notes)
+    assert any("not the size of a person" in note for note in scan.notes)  # 8 m: the plausibility warning stays
+    assert read_scan(path, units="cm").units == "cm"
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ class ParsedFile:
         Geometry and attributes exactly as stored (no units or axis changes).
     units
         Units the file declares, or None when it says nothing.
+    units_basis
+        Where ``units`` comes from, for the scan's notes: the file itself, or its format's convention.
     up
         Up axis the file declares, or None when it says nothing.
     texture_path
@@ -29,6 +31,7 @@ class ParsedFile:
 
     mesh: TriMesh
     units: Units | None = None
+    units_basis: str = "declared by the file"
     up: UpAxis | None = None
     texture_path: Path | None = None
     notes: list[str] = field(default_factory=list)

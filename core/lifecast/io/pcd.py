@@ -1,4 +1,9 @@
-"""Point Cloud Data (``.pcd``) reader via open3d."""
+"""Point Cloud Data (``.pcd``) reader via open3d.
+
+PCD has no units field; by PCL's convention (the format's home, and every sensor driver that writes it) its
+coordinates are metres, so the reader declares ``m``: an 8 m Kinect room is not taken for 8 cm of a person.
+``units=`` still overrides it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,10 @@ import open3d as o3d
 
 from lifecast.errors import InputError
 from lifecast.io.parsed import ParsedFile
-from lifecast.mesh import TriMesh, empty_faces
+from lifecast.mesh import TriMesh, Units, empty_faces
+
+#: The units of a PCD file: metres, by PCL's convention (the format itself has no field for them).
+PCD_UNITS: Units = "m"
 
 
 def read_pcd(path: Path) -> ParsedFile:
@@ -19,7 +27,7 @@ def read_pcd(path: Path) -> ParsedFile:
     -------
     ParsedFile
         ``(n, 3) float32`` points, ``(0, 3)`` faces, colours in [0, 1] and unit
-        normals when the file has them.
+        normals when the file has them; units declared as metres (PCL's convention).
 
     Raises
     ------
@@ -34,4 +42,4 @@ def read_pcd(path: Path) -> ParsedFile:
     colors = np.asarray(cloud.colors, dtype=np.float32) if cloud.has_colors() else None
     normals = np.asarray(cloud.normals, dtype=np.float32) if cloud.has_normals() else None
     mesh = TriMesh(vertices=points, faces=empty_faces(), vertex_colors=colors, vertex_normals=normals)
-    return ParsedFile(mesh=mesh)
+    return ParsedFile(mesh=mesh, units=PCD_UNITS, units_basis="metres by PCL's convention for PCD files")

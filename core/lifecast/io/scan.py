@@ -142,7 +142,7 @@ def _settle_units_and_up(
 ) -> tuple[Units, UpAxis]:
     """Units and up axis: explicit arguments, else the file's declaration, else a guess (noted)."""
     extent = bounding_box_extent(vertices)
-    chosen: Units | None = _given_or_declared("units", units, parsed.units, notes)
+    chosen: Units | None = _given_or_declared("units", units, parsed.units, notes, parsed.units_basis)
     if chosen is None:
         chosen = guess_units(extent)
         notes.append(
@@ -162,12 +162,16 @@ def _settle_units_and_up(
 
 
 def _given_or_declared(
-    label: str, given: _Setting | None, declared: _Setting | None, notes: list[str]
+    label: str,
+    given: _Setting | None,
+    declared: _Setting | None,
+    notes: list[str],
+    basis: str = "declared by the file",
 ) -> _Setting | None:
     """The argument if given, else the file's declaration, noted with where it came from; ``None`` if neither."""
     if given is not None:
         notes.append(f"{label}: {given} (given)")
         return given
     if declared is not None:
-        notes.append(f"{label}: {declared} (declared by the file)")
+        notes.append(f"{label}: {declared} ({basis})")
     return declared
