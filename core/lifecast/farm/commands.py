@@ -31,9 +31,9 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
     p.add_argument("-j", "--jobs", type=int, help="scans at once (default: from cores and free memory)")
     p.add_argument("--json", action="store_true", help="JSON-lines events; the report is on the final done event")
 
-    farm = subparsers.add_parser("farm", help="render-farm jobs (Open Job Description)")
+    farm = subparsers.add_parser("farm", help="render-farm jobs (Open Job Description, OpenCue)")
     farm_sub = farm.add_subparsers(dest="farm_command", required=True, metavar="FARM_COMMAND")
-    b = farm_sub.add_parser("bundle", help="write an OpenJD job bundle for a manifest")
+    b = farm_sub.add_parser("bundle", help="write an OpenJD job bundle (and an OpenCue outline) for a manifest")
     b.add_argument("manifest", type=Path, help="batch manifest (.toml, .yaml)")
     b.add_argument("-o", "--out", type=Path, required=True, help="bundle folder to write")
     b.add_argument("--output-root", type=Path, required=True, help="where the workers publish the assets")
@@ -41,6 +41,13 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
     b.add_argument("--lifecast", default="lifecast", help="lifecast executable on the workers")
     b.add_argument("--name", help="job name")
     b.add_argument("--gpu-texture", action="store_true", help="texture step asks for a GPU (amount.worker.gpu)")
+    b.add_argument(
+        "--engine",
+        choices=("openjd", "opencue"),
+        default="openjd",
+        help="openjd: the OpenJD bundle (Deadline Cloud, openjd run); opencue: the same bundle plus an OpenCue "
+        "outline and job spec in BUNDLE/opencue/ (the farm extra's opencue-pyoutline)",
+    )
 
     t = farm_sub.add_parser("task", help="run one farm task (what a bundle's steps call)")
     t.add_argument("table", type=Path, help="the bundle's tasks.json")
@@ -126,6 +133,22 @@ def cmd_farm(args: argparse.Namespace, sink: EventSink) -> int:
         print(f"lifecast: wrote {template} ({len(manifest.scans)} scans)", file=sys.stderr)
         print(f"  run here:  openjd run {template} --step export --run-dependencies ...", file=sys.stderr)
         print(f"  submit:    deadline bundle submit {template.parent}", file=sys.stderr)
+        if args.engine == "opencue":
+            from lifecast.farm.opencue import write_outline
+            from lifecast.farm.openjd import TASK_TABLE
+
+            script = write_outline(
+                manifest,
+                template.parent,
+                template.parent / TASK_TABLE,
+                out_root=args.output_root,
+                cache_dir=args.cache,
+                lifecast_command=args.lifecast,
+                name=args.name,
+                gpu_texture=args.gpu_texture,
+            )
+            print(f"lifecast: wrote {script} and {script.parent / 'job.xml'} (OpenCue)", file=sys.stderr)
+            print("  submit:    see docs/farm.md, 'OpenCue'", file=sys.stderr)
         return 0
     from lifecast.farm.tasks import run_task
 

@@ -43,6 +43,8 @@ from lifecast.farm.tasks import write_task_table
 from lifecast.pipeline.atomic import write_text_atomic
 
 SPEC_VERSION = "jobtemplate-2023-09"
+#: The task table's file name in a bundle.
+TASK_TABLE = "tasks.json"
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def write_bundle(
     yaml = _yaml()
     bundle_dir = Path(bundle_dir).resolve()
     bundle_dir.mkdir(parents=True, exist_ok=True)
-    table = write_task_table(manifest, bundle_dir / "tasks.json")
+    table = write_task_table(manifest, bundle_dir / TASK_TABLE)
     template = job_template(manifest, name or f"lifecast {manifest.path.stem}", gpu_texture)
     values = {
         "LifecastCommand": lifecast_command,

@@ -1,0 +1,196 @@
+"""OpenCue outlines: the OpenJD bundle's job for studios that run OpenCue (ASWF) instead of Deadline.
+
+``lifecast farm bundle --engine opencue`` writes, beside the OpenJD bundle and from the same task table::
+
+    BUNDLE/opencue/lifecast.outline   a PyOutline script (``opencue-pyoutline``): a layer per step, a frame per scan
+          opencue/job.xml             the job spec Cuebot takes, serialized from that script by PyOutline itself
+
+Layers are the OpenJD steps (:data:`lifecast.farm.openjd.STEPS`), in order, each running ``lifecast farm task`` with
+``--stop-after`` its step's last stage; frame ``i`` of every layer is row ``i`` of ``tasks.json`` (OpenCue
+substitutes ``#IFRAME#``), and each layer depends frame by frame on the one before, so scan 3's texture frame waits
+for scan 3's uv frame only. Memory is the OpenJD step's ``amount.memory``; the texture layer asks for a GPU (``gpus``
+and the ``gpu`` tag) only with ``gpu_texture``. Every layer runs under the ``lifecast`` service, so a wrangler can
+give it its own cores and memory defaults in Cuebot.
+
+Launch from a machine that reaches the Cuebot (``CUEBOT_HOSTS``), either the script (``use_pycuerun=False``: the
+frames run the command itself, the render nodes need lifecast, not PyOutline)::
+
+    python -c "import outline, outline.cuerun; \\
+        outline.cuerun.launch(outline.load_outline('BUNDLE/opencue/lifecast.outline'), use_pycuerun=False)"
+
+or the spec (``opencue.api.launchSpec(open('BUNDLE/opencue/job.xml').read())``). No Cuebot runs here: the tests
+check the outline loads and serializes and that its layers, commands and dependencies are the OpenJD steps'.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+from lifecast.farm.manifest import Manifest
+from lifecast.farm.openjd import STEPS, FarmStep, step_memory_mib
+from lifecast.pipeline.atomic import write_text_atomic
+
+#: Folder of the OpenCue files inside a bundle.
+OPENCUE_DIR = "opencue"
+#: The OpenCue service every layer runs under (its cores and memory defaults are set in Cuebot).
+SERVICE = "lifecast"
+#: Hard timeout of a frame, in minutes (Cuebot's unit; OpenJD's action timeout is the same hour).
+TIMEOUT_MINUTES = 60
+#: OpenCue's token for the frame number in a layer's command.
+FRAME_TOKEN = "#IFRAME#"
+
+
+def layer_command(step: FarmStep, lifecast_command: str, table: Path, out_root: Path, cache_dir: Path) -> list[str]:
+    """The command of ``step``'s layer: ``lifecast farm task`` on row ``#IFRAME#`` of ``table``, shell-quoted.
+
+    OpenCue joins the words with spaces into one shell command, so each is quoted (``#IFRAME#`` needs none).
+    """
+    words = [
+        lifecast_command,
+        "farm",
+        "task",
+        str(table),
+        "--index",
+        FRAME_TOKEN,
+        "--out-root",
+        str(out_root),
+        "--cache",
+        str(cache_dir),
+        "--stop-after",
+        step.stop_after,
+    ]
+    return [w if w == FRAME_TOKEN else shlex.quote(w) for w in words]
+
+
+def layer_specs(
+    manifest: Manifest,
+    table: Path,
+    *,
+    out_root: Path,
+    cache_dir: Path,
+    lifecast_command: str = "lifecast",
+    gpu_texture: bool = False,
+) -> list[dict[str, Any]]:
+    """One dict of PyOutline ``Shell`` arguments per step (plus ``name`` and ``depends_on``), in step order."""
+    frames = f"0-{len(manifest.scans) - 1}"
+    specs: list[dict[str, Any]] = []
+    previous: str | None = None
+    for step in STEPS:
+        gpu = gpu_texture and step.gpu_capable
+        specs.append(
+            {
+                "name": step.name,
+                "command": layer_command(step, lifecast_command, table, out_root, cache_dir),
+                "range": frames,
+                "chunk": 1,
+                "memory": f"{step_memory_mib(manifest.scans, step)}m",
+                "service": SERVICE,
+                "tags": [SERVICE, "gpu"] if gpu else [SERVICE],
+                "timeout": TIMEOUT_MINUTES,
+                **({"gpus": 1} if gpu else {}),
+                "depends_on": previous,
+            }
+        )
+        previous = step.name
+    return specs
+
+
+def outline_script(name: str, n_scans: int, specs: list[dict[str, Any]]) -> str:
+    """The PyOutline script that builds the job from ``specs`` (:func:`layer_specs`), as Python source."""
+    lines = [
+        "# The lifecast job as an OpenCue outline, written by `lifecast farm bundle --engine opencue`.",
+        "# Frame i of every layer is row i of the bundle's tasks.json; load it with outline.load_outline(path).",
+        "import outline",
+        "from outline.modules.shell import Shell",
+        "",
+        "job = outline.current_outline()",
+        f"job.set_name({name!r})",
+        f"job.set_frame_range('0-{n_scans - 1}')",
+        "layers = {}",
+    ]
+    for spec in specs:
+        args = {k: v for k, v in spec.items() if k not in ("name", "depends_on")}
+        lines.append(f"layers[{spec['name']!r}] = Shell({spec['name']!r}, **{json.dumps(args)})")
+        if spec["depends_on"]:
+            lines.append(f"layers[{spec['name']!r}].depend_on(layers[{spec['depends_on']!r}])  # frame by frame")
+    return "\n".join(lines) + "\n"
+
+
+def job_name(name: str) -> str:
+    """An OpenCue job name: letters, digits, ``-`` and ``_`` (Cuebot's job names take no spaces)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")
+    return cleaned or "lifecast"
+
+
+def write_outline(
+    manifest: Manifest,
+    bundle_dir: Path,
+    table: Path,
+    *,
+    out_root: Path,
+    cache_dir: Path,
+    lifecast_command: str = "lifecast",
+    name: str | None = None,
+    gpu_texture: bool = False,
+) -> Path:
+    """Write ``opencue/lifecast.outline`` and ``opencue/job.xml`` into ``bundle_dir``; return the outline's path.
+
+    Parameters
+    ----------
+    manifest
+        The scans.
+    bundle_dir
+        The OpenJD bundle folder (:func:`lifecast.farm.openjd.write_bundle`), whose ``tasks.json`` is ``table``.
+    table
+        The task table the frames index.
+    out_root, cache_dir
+        Where the workers publish and the shared stage cache, as the render nodes see them.
+    lifecast_command
+        The lifecast executable on the render nodes.
+    name
+        Job name (default ``lifecast_<manifest stem>``).
+    gpu_texture
+        Ask for a GPU on the texture layer.
+    """
+    specs = layer_specs(
+        manifest,
+        Path(table).resolve(),
+        out_root=Path(out_root).resolve(),
+        cache_dir=Path(cache_dir).resolve(),
+        lifecast_command=lifecast_command,
+        gpu_texture=gpu_texture,
+    )
+    folder = Path(bundle_dir) / OPENCUE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "lifecast.outline"
+    write_text_atomic(
+        script, outline_script(job_name(name or f"lifecast_{manifest.path.stem}"), len(manifest.scans), specs)
+    )
+    write_text_atomic(folder / "job.xml", serialize_outline(script))
+    return script
+
+
+def serialize_outline(script: Path) -> str:
+    """The Cuebot job spec (XML) of an outline script, as PyOutline serializes it for launching without pycuerun."""
+    outline, cuerun, cue = _pyoutline()
+    job = outline.load_outline(str(script))
+    try:
+        return str(cue.serialize_simple(cuerun.OutlineLauncher(job, nomail=True)))
+    finally:
+        outline.Outline.current = None
+
+
+def _pyoutline() -> tuple[Any, Any, Any]:
+    """PyOutline's ``outline``, ``outline.cuerun`` and ``outline.backend.cue`` (``farm`` extra), or a clear error."""
+    try:
+        import outline
+        import outline.cuerun
+        from outline.backend import cue
+    except ImportError:
+        from lifecast.errors import MissingDependencyError
+
+        raise MissingDependencyError("opencue-pyoutline", "writing an OpenCue outline", extra="farm") from None
+    return outline, outline.cuerun, cue
