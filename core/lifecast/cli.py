@@ -89,6 +89,12 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
         default="srgb",
         help="albedo as sRGB PNGs (default) or linear ACEScg half-float EXRs (needs the 'color' extra: OpenColorIO)",
     )
+    p.add_argument(
+        "--look",
+        default="openpbr",
+        help="the MaterialX look authored beside the UsdPreviewSurface fallback: openpbr (default), standard_surface, "
+        "or preview (the fallback alone); see shaders/README.md",
+    )
     p.add_argument("--keep-uvs", action="store_true", help="keep the scan's own UVs where a level still has them")
     p.add_argument("--keep-ground", action="store_true", help="do not look for and remove a turntable/ground plane")
     p.add_argument(
@@ -185,6 +191,7 @@ def _options_from(args: argparse.Namespace, scan: Path) -> Any:
         cage=getattr(args, "cage", None),
         device=getattr(args, "device", "cpu"),
         albedo_colorspace=getattr(args, "albedo_colorspace", "srgb"),
+        look=getattr(args, "look", "openpbr"),
         show=getattr(args, "show", None),
         project=getattr(args, "project", None),
         no_subject=getattr(args, "no_subject", False),
@@ -220,6 +227,8 @@ def _run_process(args: argparse.Namespace, scan: Path, sink: EventSink) -> int:
         console.print(summary_table(result.timings, result.cached, peak_rss_mb(), result.outputs))
         console.print(f"[bold green]asset[/] {result.asset}")
         console.print(f"[dim]QA report[/] {result.outputs.get('qa_report.json')}")
+        if "qa_report.html" in result.outputs:
+            console.print(f"[dim]QA page[/] {result.outputs['qa_report.html']}")
     return EXIT_OK
 
 
@@ -285,6 +294,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "lifecast.bake.commands",
     "lifecast.consent.commands",
     "lifecast.farm.commands",
+    "lifecast.report.commands",
     "lifecast.worker.commands",
     "lifecast.wrap.commands",
 )

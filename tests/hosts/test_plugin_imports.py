@@ -18,6 +18,7 @@ ALLOWED = {
     "hou",
     "bpy",
     "bmesh",
+    "mathutils",
     "addon_utils",
     "lifecast_panel",
     "lifecast_maya",

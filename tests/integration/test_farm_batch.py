@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lifecast.farm.outputs import verify_outputs
 from tests.cli_helpers import events_of, run_cli
+from tests.report_checks import check_references
 from tests.synthetic_scans import write_coloured_ply
 
 
@@ -34,6 +35,12 @@ def test_one_corrupt_scan_fails_alone_and_a_rerun_is_all_cache(tmp_path: Path) -
         assert Path(r["log"]).is_file()
     assert verify_outputs(out / "a") == [] and verify_outputs(out / "bee") == []
     assert not (out / "broken" / "asset.usda").exists()
+    index = check_references(out / "index.html")  # every report linked, thumbnails decode
+    assert sorted(set(index.links)) == ["a/qa_report.html", "bee/qa_report.html"]
+    for name in ("a", "bee"):
+        check_references(out / name / "qa_report.html")
+    assert sum(1 for i in index.images if i["alt"] in ("a", "bee")) == 2
+    assert "bad_input" in index.text and bad["message"] in index.text
 
     again = run_cli("batch", tmp_path / "batch.yaml", "-o", out, "--json", timeout=300)
     events = events_of(again.stdout)

@@ -17,6 +17,7 @@ from lifecast.pipeline.options import STAGE_NAMES
 from lifecast.usd import validate_asset
 from lifecast.worker.events import parse_event
 from tests.cli_helpers import events_of, run_cli
+from tests.report_checks import check_references, decode_png
 
 FirstRun = tuple[Path, subprocess.CompletedProcess[str]]
 SMALL = ("--lods", "20000,5000,1000", "--texture-size", "512")
@@ -81,6 +82,32 @@ def test_the_sample_is_cleaned_to_one_head_in_centimetres(first_run: FirstRun) -
     assert qa.get("ground_plane"), "the sample's turntable disc must be found and removed"
     size = qa["after"]["bbox"]["size"]
     assert 10 < max(size) < 40, f"a head is 10-40 cm across, got {size}: the mm scan must arrive in cm"
+
+
+def test_the_qa_page_shows_every_map_with_its_coverage_and_the_views(first_run: FirstRun) -> None:
+    import cv2
+
+    out, proc = first_run
+    page = check_references(out / "qa_report.html")
+    artifacts = {Path(e.data["path"]).name: e.data["kind"] for e in events_of(proc.stdout) if e.type == "artifact"}
+    assert artifacts["qa_report.html"] == "report"
+    maps = sorted(p.name for p in (out / "maps").iterdir())
+    assert sorted(Path(m["data-file"]).name for m in page.maps) == maps, "one entry per baked map per LOD"
+    for m in page.maps:
+        mask = cv2.imread(str(out / "maps" / f"head_lod{m['data-lod']}_mask.{m['data-udim']}.png"), 0)
+        measured = float((mask > 127).mean())
+        assert float(m["data-coverage"]) == pytest.approx(measured, abs=1e-6)
+        assert f"coverage {measured:.1%}" in page.text
+    assert 0.3 < measured < 0.95
+    qa = json.loads((out / "qa_report.json").read_text())
+    assert page.by_id["status"] and len(qa["holes_left"]) > 0, "the sample keeps its neck open: status review"
+    assert "review" in page.text
+    assert sum(1 for i in page.images if i["alt"].startswith("LOD0 ")) == 3, "front, three-quarter, profile"
+    holes = [i for i in page.images if i["alt"].startswith("hole ")]
+    assert len(holes) == min(len(qa["holes_left"]), 4)
+    hero = decode_png(page.by_id["hero"]["src"]).reshape(-1, 3).astype(int)
+    skin = hero[(hero.max(axis=1) - hero.min(axis=1)) > 25]  # coloured pixels (the background is neutral)
+    assert len(skin) > 0.1 * len(hero), "the albedo shows on the front view"
 
 
 def test_rerun_is_all_cache_hits(first_run: FirstRun, sample_scan: Path) -> None:

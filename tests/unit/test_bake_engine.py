@@ -265,6 +265,40 @@ def test_one_ray_from_the_cage_bakes_the_outermost_layer(tmp_path: Path) -> None
     np.testing.assert_allclose(read_exr(result.paths["displacement"][1001])[mask], -0.03, atol=1e-6)
 
 
+def test_a_cage_miss_gets_no_displacement(tmp_path: Path) -> None:
+    # A sheet 0.02 above the plane with a gap (x 0.38-0.62, its faces around x = 0.5 removed) that the rays fall
+    # through. The closest point of a texel over the gap is the gap's rim, up to 0.12 away sideways: nothing lies
+    # within the cage along its normal, so its height is unknown and baked as 0, not as the distance to the rim.
+    low = _plane_low(False)
+    near = _layers(0.02)
+    keep = ~((near.vertices[:, 0] > 0.4) & (near.vertices[:, 0] < 0.6))
+    faces = near.faces[keep[near.faces].all(axis=1)]
+    result = bake_maps(near.with_(faces=faces), low, maps=["displacement"], size=32, out_dir=tmp_path, cage=0.05)
+    disp = read_exr(result.paths["displacement"][1001])
+    mask = _read_png(result.paths["mask"][1001]) > 0
+    u, _ = _texel_uv(32)
+    gap = mask & (u > 0.4) & (u < 0.6)
+    hit = mask & ((u < 0.35) | (u > 0.65))
+    assert result.cage_misses == np.count_nonzero(mask & (u > 0.38) & (u < 0.62)) > 0
+    np.testing.assert_allclose(disp[gap], 0.0, atol=1e-6)
+    np.testing.assert_allclose(disp[hit], 0.02, atol=1e-6)
+
+
+def test_the_automatic_cage_is_measured_on_the_vertices_on_the_scan(tmp_path: Path) -> None:
+    # A low mesh with a flap 0.3 above the scan (a template's mouth bag): measured on every vertex the cage
+    # would be about 0.6; measured on the vertices on the scan it is the scan's own few thousandths.
+    low = _plane_low(False)
+    flap = low.vertices[:, 0] > 0.85
+    lifted = low.with_(vertices=low.vertices + np.where(flap[:, None], np.float32([0, 0, 0.3]), 0).astype(np.float32))
+    high = _height_field(41)
+    every = bake_maps(high, lifted, maps=["displacement"], size=16, out_dir=tmp_path / "a")
+    on_scan = bake_maps(high, lifted, maps=["displacement"], size=16, out_dir=tmp_path / "b", on_scan=~flap)
+    assert every.cage > 0.5
+    assert on_scan.cage < 0.1
+    with pytest.raises(InputError, match="on-scan vertex mask"):
+        bake_maps(high, lifted, maps=["displacement"], size=16, out_dir=tmp_path / "c", on_scan=flap[:-1])
+
+
 def test_vertex_normals_are_angle_weighted() -> None:
     rng = np.random.default_rng(3)
     mesh = icosphere(3)

@@ -10,7 +10,13 @@ from lifecast.errors import InputError
 from lifecast.mesh import TriMesh
 
 
-def auto_cage(high: TriMesh, low: TriMesh, engine: RayEngine, samples: int = 20_000) -> float:
+def auto_cage(
+    high: TriMesh,
+    low: TriMesh,
+    engine: RayEngine,
+    samples: int = 20_000,
+    on_scan: NDArray[np.bool_] | None = None,
+) -> float:
     """A cage distance from how far the low surface lies from the high one.
 
     Twice the 99th percentile of the distance from low vertices (up to
@@ -27,6 +33,10 @@ def auto_cage(high: TriMesh, low: TriMesh, engine: RayEngine, samples: int = 20_
         Ray engine over the high mesh (:func:`lifecast.bake.correspond.make_ray_engine`).
     samples
         Low vertices measured at most (a fixed random choice).
+    on_scan
+        ``(n,) bool``: the low vertices that lie on the scan, the only ones measured. A wrapped template's
+        fitted vertices: its eyes, mouth bag and nostrils are not on the scan (centimetres off it), and they
+        would set a cage wide enough for the rays to land on the wrong surfaces. ``None``: every vertex.
 
     Raises
     ------
@@ -42,8 +52,14 @@ def auto_cage(high: TriMesh, low: TriMesh, engine: RayEngine, samples: int = 20_
             f"the high and low meshes do not overlap: bounding boxes {np.round(hi_min, 3).tolist()}-"
             f"{np.round(hi_max, 3).tolist()} and {np.round(lo_min, 3).tolist()}-{np.round(lo_max, 3).tolist()}"
         )
+    candidates = np.arange(len(low.vertices)) if on_scan is None else np.flatnonzero(on_scan)
+    if on_scan is not None and (len(on_scan) != len(low.vertices) or len(candidates) == 0):
+        raise InputError(
+            f"the on-scan vertex mask has {len(on_scan)} entries ({len(candidates)} set) for {len(low.vertices)} "
+            "low vertices"
+        )
     rng = np.random.default_rng(0)
-    pick = rng.choice(len(low.vertices), size=min(samples, len(low.vertices)), replace=False)
+    pick = candidates[rng.choice(len(candidates), size=min(samples, len(candidates)), replace=False)]
     points = np.ascontiguousarray(low.vertices[pick], np.float32)
     face, bary = engine.closest(points)
     nearest = np.einsum("qk,qkc->qc", bary, high.vertices[high.faces[face]])

@@ -9,7 +9,10 @@ cage extrusion (and Marmoset's / xNormal's cage): one ray per texel, and where
 the scan has two layers within the cage (a lip over a tooth, an ear fold) the
 outer one is baked. Where the ray misses (the cage is too tight, or the scan
 has a hole there) the closest point on the scan is used instead and the point
-is counted as a cage miss.
+is counted as a cage miss; its displacement is 0 (no surface lies within the
+cage along the normal, so a farther closest point says nothing about this
+point's height: a hole's rim centimetres away must not become a spike, nor a
+plateau at the cage).
 
 Two ray engines: open3d's ``RaycastingScene`` (Embree, CPU) and NVIDIA Warp's
 BVH mesh queries (CPU and CUDA). :func:`make_ray_engine` picks by device.
@@ -201,7 +204,8 @@ class Correspondence:
     bary
         ``(q, 3) float32`` barycentrics on it.
     distance
-        ``(q,) float32`` signed distance from the low point to the high point along the low normal.
+        ``(q,) float32`` signed distance from the low point to the high point along the low normal, within
+        ``[-cage, cage]``; 0 for a miss.
     missed
         ``(q,) bool``: both rays missed within the cage; the closest point was used.
     """
@@ -214,8 +218,6 @@ class Correspondence:
 
 def correspond(
     engine: RayEngine,
-    high_vertices: NDArray[np.floating],
-    high_faces: NDArray[np.integer],
     points: NDArray[np.floating],
     normals: NDArray[np.floating],
     cage: float,
@@ -226,8 +228,6 @@ def correspond(
     ----------
     engine
         Ray engine built over the high mesh (:func:`make_ray_engine`).
-    high_vertices, high_faces
-        ``(n, 3)`` / ``(m, 3)`` the high mesh (for the hit positions of closest-point fallbacks).
     points
         ``(q, 3)`` points on the low surface.
     normals
@@ -250,7 +250,5 @@ def correspond(
         miss_face, miss_bary = engine.closest(points[missed])
         face[missed] = miss_face
         bary[missed] = miss_bary
-        corners = np.asarray(high_vertices, np.float32)[np.asarray(high_faces)[miss_face]]
-        target = np.einsum("qk,qkc->qc", miss_bary, corners)
-        distance[missed] = np.einsum("qc,qc->q", target - points[missed], normals[missed])
+        distance[missed] = 0.0
     return Correspondence(face, bary, distance.astype(np.float32, copy=False), missed)

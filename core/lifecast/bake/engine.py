@@ -41,6 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from lifecast.bake.cage import auto_cage, bounding_diagonal
 from lifecast.bake.correspond import RayBackend, make_ray_engine
 from lifecast.bake.encoding import MapEncoding
@@ -134,6 +137,7 @@ def bake_maps(
     albedo_bits: int = 8,
     albedo_colorspace: AlbedoColorspace = "srgb",
     allow_overlapping_uvs: bool = False,
+    on_scan: NDArray[np.bool_] | None = None,
     progress: ProgressFn = no_progress,
 ) -> BakeResult:
     """Bake maps from the high (scan) mesh into the low (production) mesh's UV tiles.
@@ -186,6 +190,9 @@ def bake_maps(
         Bake even where low triangles overlap in UV (stacked / mirrored
         charts); one of the triangles wins. Off: overlaps on more than
         :data:`lifecast.bake.validation.MAX_OVERLAP_FRACTION` of a tile's covered texels are an error.
+    on_scan
+        ``(n,) bool`` the low vertices that lie on the scan (a wrapped template's fitted vertices); the
+        automatic cage is measured on them only (:func:`lifecast.bake.cage.auto_cage`). ``None``: all.
     progress
         Called with a fraction in ``[0, 1]``.
 
@@ -218,6 +225,7 @@ def bake_maps(
             low,
             channels,
             cage=cage,
+            on_scan=on_scan,
             device=device,
             backend=backend,
             ao_samples=ao_samples,
@@ -256,6 +264,7 @@ def _prepare_baker(
     channels: Sequence[str],
     *,
     cage: float | None,
+    on_scan: NDArray[np.bool_] | None,
     device: str,
     backend: RayBackend,
     ao_samples: int,
@@ -282,7 +291,7 @@ def _prepare_baker(
 
     t = time.perf_counter()
     engine = make_ray_engine(high.vertices, high.faces, device=device, backend=backend)
-    cage_used = float(cage) if cage is not None else auto_cage(high, low, engine)
+    cage_used = float(cage) if cage is not None else auto_cage(high, low, engine, on_scan=on_scan)
     if cage_used <= 0:
         raise InputError(f"the cage distance must be positive, got {cage_used}")
     seconds["correspond"] = time.perf_counter() - t

@@ -229,7 +229,7 @@ class TileBaker:
         index: NDArray[np.intp] = np.asarray(face, np.intp)
         low = interpolate_rows(self.corners.table, index, bary)  # (9, q): position, normal, tangent rows
         normals = unit_rows(low[3:6])
-        hit = correspond(self.engine, high.vertices, high.faces, low[0:3].T, normals.T, self.cage)
+        hit = correspond(self.engine, low[0:3].T, normals.T, self.cage)
         hit_face: NDArray[np.intp] = np.asarray(hit.face, np.intp)
         high_n = None
         if self.high_normals is not None:

@@ -5,7 +5,9 @@ the others down), with its JSON-lines events in ``OUTROOT/.lifecast/logs/<out>.j
 and its stderr beside them. As many run at once as the cores and the available
 memory allow (:func:`plan_concurrency`, from :mod:`lifecast.farm.sizing`).
 The report (:class:`BatchReport`) says per scan whether it succeeded, its exit
-code, whether a retry could help, the error message, seconds and peak memory.
+code, whether a retry could help, the error message, seconds and peak memory;
+``OUTROOT/index.html`` (:mod:`lifecast.report.batch_index`) links every asset's
+QA report page with a thumbnail and its status.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lifecast.farm.manifest import Manifest
 from lifecast.farm.sizing import estimate_memory_mib
 from lifecast.farm.tasks import write_task_table
 from lifecast.pipeline.atomic import write_text_atomic
+from lifecast.report.batch_index import write_batch_index
 from lifecast.resources import peak_rss_mb
 from lifecast.worker.events import parse_event
 
@@ -160,7 +163,8 @@ def run_batch(
     Returns
     -------
     BatchReport
-        Also written to ``out_root/.lifecast/batch_report.json``.
+        Also written to ``out_root/.lifecast/batch_report.json``; ``out_root/index.html`` links each
+        asset's ``qa_report.html``.
     """
     out_root = Path(out_root).resolve()
     meta = out_root / ".lifecast"
@@ -197,7 +201,9 @@ def run_batch(
     finally:
         report.seconds = round(time.perf_counter() - t0, 3)
         report.results = [results[i] for i in sorted(results)]
-        write_text_atomic(meta / "batch_report.json", json.dumps(report.to_json(), indent=1) + "\n")
+        body = report.to_json()
+        write_text_atomic(meta / "batch_report.json", json.dumps(body, indent=1) + "\n")
+        write_batch_index(body["results"], out_root, f"lifecast batch: {Path(manifest.path).name}")
     return report
 
 

@@ -18,7 +18,8 @@ A manifest is TOML (read with the standard library) or YAML (needs PyYAML)::
 Option keys are the long options of ``lifecast process`` with ``_`` for ``-``:
 ``texture``, ``subject``, ``name``, ``units``, ``up``, ``asset_units``,
 ``lods``, ``texture_size``, ``udims``, ``keep_uvs``, ``keep_ground``,
-``fill_holes``, ``albedo_colorspace`` (``srgb`` or ``acescg``), and for a
+``fill_holes``, ``albedo_colorspace`` (``srgb`` or ``acescg``), ``look``
+(``openpbr``, ``standard_surface`` or ``preview``), and for a
 template wrap ``template`` (a built-in name or a path), ``template_landmarks``
 and ``landmarks`` (paths). Every mistake is an
 :class:`~lifecast.errors.InputError` naming the manifest (exit code 2).
@@ -53,6 +54,7 @@ OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
     "template_landmarks": str,
     "landmarks": str,
     "albedo_colorspace": str,
+    "look": str,
 }
 #: Option keys holding a path, resolved against the manifest's folder (``template`` unless a built-in name).
 _PATH_OPTIONS = ("texture", "template_landmarks", "landmarks", "template")
@@ -61,6 +63,8 @@ _CHOICES = {
     "asset_units": ("mm", "cm", "m"),
     "up": ("y", "z"),
     "albedo_colorspace": ("srgb", "acescg"),
+    # lifecast.usd.looks.LOOK_NAMES, spelled out so reading a manifest does not import USD (a test keeps them equal).
+    "look": ("openpbr", "standard_surface", "preview"),
 }
 _SAFE_OUT = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -136,7 +140,10 @@ def load_manifest(path: str | Path) -> Manifest:
 
 
 def _parse(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start} cannot be decoded)", path) from None
     suffix = path.suffix.lower()
     if suffix == ".toml":
         import tomllib
@@ -144,7 +151,9 @@ def _parse(path: Path) -> dict[str, Any]:
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"not valid TOML: {exc}", path) from None
+            raise InputError(f"not valid TOML: {' '.join(str(exc).split())}", path) from None
+        except RecursionError:
+            raise InputError("not a manifest: the TOML is nested too deeply", path) from None
     if suffix in (".yaml", ".yml"):
         try:
             import yaml
@@ -153,7 +162,9 @@ def _parse(path: Path) -> dict[str, Any]:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise InputError(f"not valid YAML: {exc}", path) from None
+            raise InputError(f"not valid YAML: {' '.join(str(exc).split())}", path) from None
+        except RecursionError:
+            raise InputError("not a manifest: the YAML is nested too deeply", path) from None
         if not isinstance(data, dict):
             raise InputError("a manifest must be a mapping with a 'scans' list", path)
         return data
@@ -179,6 +190,8 @@ def manifest_from_dict(data: Mapping[str, Any], path: Path) -> Manifest:
         where = f"scans[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("scan"), str):
             raise InputError(f"{where} needs a 'scan' path", path)
+        if "\x00" in entry["scan"]:
+            raise InputError(f"{where}: the scan path holds a NUL character", path)
         own = {k: v for k, v in entry.items() if k not in ("scan", "out")}
         options = {**defaults, **_check_options(own, path, where)}
         for key in _PATH_OPTIONS:
@@ -210,6 +223,8 @@ def _check_options(raw: object, path: Path, where: str) -> dict[str, Any]:
         # bool is an int in Python: only accept it where a bool is wanted.
         if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise InputError(f"{where}: {key} = {value!r} has the wrong type", path)
+        if isinstance(value, str) and "\x00" in value:
+            raise InputError(f"{where}: {key} holds a NUL character", path)
         if key in _CHOICES and value not in _CHOICES[key]:
             raise InputError(f"{where}: {key} must be one of {', '.join(_CHOICES[key])}, got {value!r}", path)
         if key == "lods" and not _is_count_list(raw_value):

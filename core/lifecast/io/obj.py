@@ -92,6 +92,8 @@ def parse_obj(path: Path) -> ObjContents:
                         raise ValueError
                 elif key == "vt":
                     values = [float(w) for w in words[1:3]]
+                    if not values:
+                        raise ValueError("a texture coordinate needs a value")
                     uvs.append(values if len(values) == 2 else [*values, 0.0])
                 elif key == "vn":
                     normal_count += 1

@@ -48,6 +48,9 @@ class ProcessOptions:
     device: str = "cpu"
     #: ``srgb``: albedo as sRGB PNGs; ``acescg``: linear ACEScg half-float EXRs (OpenColorIO, the ``color`` extra).
     albedo_colorspace: str = "srgb"
+    #: The MaterialX look the asset carries beside its UsdPreviewSurface fallback: ``openpbr``,
+    #: ``standard_surface``, or ``preview`` for the fallback alone (:mod:`lifecast.usd.looks`).
+    look: str = "openpbr"
     #: Consent guardrails (:mod:`lifecast.consent`): the show folder (else ``$LIFECAST_SHOW``), the
     #: project the consent must cover (else ``$LIFECAST_PROJECT``), ``no_subject`` for a prop or test
     #: chart, and the studio's signing certificate/key (else ``$LIFECAST_C2PA_CERT``/``_KEY``).
@@ -105,6 +108,7 @@ def check_options(opts: ProcessOptions) -> None:
         from lifecast.color import check_colorspace_support
 
         check_colorspace_support("acescg")  # a missing OpenColorIO fails here, before any stage runs
+    _check_look(opts.look)
     if not 1 <= opts.udims <= 100:
         raise InputError(f"UDIM tile count must be between 1 and 100, got {opts.udims}")
     if opts.stop_after is not None and opts.stop_after not in (*STAGE_NAMES, "wrap"):
@@ -119,6 +123,15 @@ def check_options(opts: ProcessOptions) -> None:
     if opts.fill_holes_mm < 0:
         raise InputError(f"hole-filling limit must be >= 0 mm, got {opts.fill_holes_mm}")
     _check_wrap_options(opts)
+
+
+def _check_look(look: str) -> None:
+    """An existing look whose shaders/ document loads and validates (a broken one fails before any stage runs)."""
+    from lifecast.usd.looks import MATERIALX_LOOKS, check_look, load_look_document
+
+    check_look(look)
+    if look in MATERIALX_LOOKS:
+        load_look_document(look)
 
 
 def _check_wrap_options(opts: ProcessOptions) -> None:

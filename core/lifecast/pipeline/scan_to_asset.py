@@ -107,7 +107,7 @@ def build_stages(
         "texture",
         texture.run,
         version=texture.VERSION,
-        deps=("clean", "uv"),
+        deps=("clean", "uv", "wrap") if template is not None else ("clean", "uv"),
         params={
             "texture_size": opts.texture_size,
             "udims": opts.udims,
@@ -133,6 +133,7 @@ def build_stages(
             "asset_units": opts.asset_units,
             "provenance": provenance,
             "albedo_colorspace": opts.albedo_colorspace,
+            "look": opts.look,
         },
     )
     return [ingest_stage, clean_stage, geometry_stage, uv_stage, texture_stage, export_stage]
@@ -154,6 +155,7 @@ def _provenance(opts: ProcessOptions, scan_hash: str, texture_hash: str) -> dict
             "udims": opts.udims,
             "maps": list(opts.maps),
             "albedo_colorspace": opts.albedo_colorspace,
+            "look": opts.look,
             "keep_uvs": opts.keep_uvs,
             "remove_ground_plane": opts.remove_ground_plane,
             "fill_holes_mm": opts.fill_holes_mm,
@@ -236,7 +238,7 @@ def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> Proce
         qa=report,
         timings=dict(runner.timings),
         cached=dict(runner.cached),
-        notes=list(results["ingest"]["notes"]),
+        notes=list(results["ingest"]["notes"]) + list(results.get("export", {}).get("notes", [])),
     )
 
 

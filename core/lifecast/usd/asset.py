@@ -7,7 +7,7 @@ Follows the USD Working Group's *Guidelines for Structuring USD Assets*
         asset.usda     the asset interface (root layer)
         payload.usda   subLayers = [@./mtl.usdc@, @./geo.usdc@]  (materials over geometry)
         geo.usdc       /<name>/geo: the meshes, one per LOD variant
-        mtl.usdc       /<name>/mtl: the UsdPreviewSurface material, and its bindings on the meshes
+        mtl.usdc       /<name>/mtl: the material (UsdPreviewSurface, and the MaterialX look), its bindings on the meshes
         maps/...       textures (written by the caller before export)
 
 Composed prim hierarchy::
@@ -21,7 +21,8 @@ Composed prim hierarchy::
             /proxy         Scope, purpose = proxy (only with two or more LODs)
                 /mesh      Mesh of the lowest LOD, for viewports
         /mtl               Scope
-            /look          Material (UsdPreviewSurface network)
+            /look          Material: outputs:surface (UsdPreviewSurface network), outputs:mtlx:surface and
+                           outputs:mtlx:displacement (the look's MaterialX network, lifecast.usd.materialx)
     /__class__/<name>      class the asset inherits, for broadcast overrides
 
 The ``lod`` variant set is declared (with empty variants) on the root prim in
@@ -45,7 +46,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,9 @@ from pxr import Kind, Sdf, Usd, UsdGeom, UsdShade
 from lifecast import __version__
 from lifecast.mesh import TriMesh
 from lifecast.usd.geometry import PolygonFaces, define_mesh
+from lifecast.usd.looks import DEFAULT_LOOK, MATERIALX_LOOKS, check_look, load_look_document
 from lifecast.usd.material import AlbedoColorSpace, define_preview_material, texture_asset_path, texture_files
+from lifecast.usd.materialx import define_materialx_network
 from lifecast.usd.metadata import check_variant_name, prim_name, to_usd_dictionary
 
 __all__ = [
@@ -100,6 +103,9 @@ class AssetFiles:
         (UDIM tiles expanded), all absolute.
     payload
         ``payload.usda``.
+    notes
+        One line per input of the look left unconnected because its map was
+        not baked (see :func:`lifecast.usd.materialx.define_materialx_network`).
     """
 
     root: Path
@@ -107,6 +113,7 @@ class AssetFiles:
     material: Path
     files: list[Path]
     payload: Path
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,7 @@ def export_asset(
     albedo: str | Sequence[str | None] | None,
     normal: str | Sequence[str | None] | None = None,
     displacement: str | Sequence[str | None] | None = None,
+    cavity: str | Sequence[str | None] | None = None,
     meters_per_unit: float = 0.01,
     up_axis: str = "Y",
     provenance: Mapping[str, Any] | None = None,
@@ -155,6 +163,7 @@ def export_asset(
     lod_names: Sequence[str] | None = None,
     albedo_color_space: AlbedoColorSpace = "srgb",
     polygons: Sequence[PolygonFaces | None] | None = None,
+    look: str = DEFAULT_LOOK,
 ) -> AssetFiles:
     """Write a component asset (see the module docstring for the layout).
 
@@ -181,6 +190,9 @@ def export_asset(
         Tangent-space normal maps (raw PNG) and displacement maps (float EXR),
         given like ``albedo``; they feed ``inputs:normal`` and
         ``inputs:displacement`` of the same materials.
+    cavity
+        Cavity maps (raw PNG), given like ``albedo``: read by the MaterialX
+        look where it uses them (the specular weight), not by UsdPreviewSurface.
     meters_per_unit
         Stage ``metersPerUnit`` (0.01 for centimetres).
     up_axis
@@ -202,6 +214,11 @@ def export_asset(
         wrapped template's quads), authored as its faces with their UVs
         per face corner, or ``None`` to author the triangles. ``None``: every
         LOD as triangles. See :func:`lifecast.usd.geometry.define_mesh`.
+    look
+        ``"openpbr"`` (default) or ``"standard_surface"``: the material carries
+        that look's MaterialX network (from ``shaders/``, see
+        :mod:`lifecast.usd.looks`) beside the UsdPreviewSurface fallback;
+        ``"preview"``: the UsdPreviewSurface network only.
 
     Returns
     -------
@@ -213,6 +230,8 @@ def export_asset(
         On empty ``lods``, bad names, an unknown up axis, a mesh without
         faces or (with ``albedo``) without UVs, or ``polygons`` that are not
         one per LOD or whose fan triangulation is not their LOD.
+    InputError
+        An unknown ``look``, or a ``shaders/`` document that is missing or does not validate.
     FileNotFoundError
         When ``albedo`` names no file under ``out_dir``.
     """
@@ -227,28 +246,31 @@ def export_asset(
         raise ValueError(f"meters_per_unit must be positive, got {meters_per_unit}")
     if albedo_color_space not in ("srgb", "acescg"):
         raise ValueError(f"albedo_color_space must be 'srgb' or 'acescg', got {albedo_color_space!r}")
+    check_look(look)
     textures: list[Path] = []
     albedo_paths = _per_lod_textures("albedo", albedo, lods, out_dir, textures)
     normal_paths = _per_lod_textures("normal", normal, lods, out_dir, textures)
     displacement_paths = _per_lod_textures("displacement", displacement, lods, out_dir, textures)
+    cavity_paths = _per_lod_textures("cavity", cavity, lods, out_dir, textures)
     looks = [
-        LookFiles(*files, albedo_color_space=albedo_color_space)
-        for files in zip(albedo_paths, normal_paths, displacement_paths, strict=True)
+        LookFiles(*files, albedo_color_space=albedo_color_space, look=look)
+        for files in zip(albedo_paths, normal_paths, displacement_paths, cavity_paths, strict=True)
     ]
 
     layout = AssetLayout.for_name(name)
     stage_metadata = LayerMetadata(layout.root.name, meters_per_unit, axis)
     geo_stage = build_geometry_stage(layout, lods, variant_names, stage_metadata, polygons=lod_polygons)
+    material_layer, notes = build_material_layer(
+        layout,
+        stage_metadata,
+        looks=looks,
+        variant_names=variant_names,
+        use_display_color=all(mesh.vertex_colors is not None for mesh in lods),
+        proxy=len(lods) > 1,
+    )
     layers = {
         GEOMETRY_FILE: geo_stage.GetRootLayer(),
-        MATERIAL_FILE: build_material_layer(
-            layout,
-            stage_metadata,
-            looks=looks,
-            variant_names=variant_names,
-            use_display_color=all(mesh.vertex_colors is not None for mesh in lods),
-            proxy=len(lods) > 1,
-        ),
+        MATERIAL_FILE: material_layer,
         PAYLOAD_FILE: build_payload_layer(stage_metadata),
         ROOT_FILE: build_interface_layer(
             layout,
@@ -268,6 +290,7 @@ def export_asset(
         payload=out_dir / PAYLOAD_FILE,
         files=[out_dir / ROOT_FILE, out_dir / PAYLOAD_FILE, out_dir / GEOMETRY_FILE, out_dir / MATERIAL_FILE]
         + [path.absolute() for path in textures],
+        notes=notes,
     )
 
 
@@ -278,8 +301,20 @@ class LookFiles:
     albedo: str | None
     normal: str | None
     displacement: str | None
+    cavity: str | None = None
     #: ``"srgb"`` (PNG) or ``"acescg"`` (linear EXR): how the albedo file is encoded.
     albedo_color_space: AlbedoColorSpace = "srgb"
+    #: The look authored beside the preview network (:data:`lifecast.usd.looks.LOOK_NAMES`).
+    look: str = DEFAULT_LOOK
+
+    def maps(self) -> dict[str, str | None]:
+        """Channel -> asset path (or ``None``), for :func:`lifecast.usd.materialx.define_materialx_network`."""
+        return {
+            "albedo": self.albedo,
+            "normal": self.normal,
+            "displacement": self.displacement,
+            "cavity": self.cavity,
+        }
 
 
 def _per_lod_textures(
@@ -367,8 +402,11 @@ def build_material_layer(
     variant_names: Sequence[str],
     use_display_color: bool,
     proxy: bool,
-) -> Sdf.Layer:
+) -> tuple[Sdf.Layer, list[str]]:
     """``mtl.usdc``: the ``mtl`` scope with the material(s), and their bindings on the mesh paths.
+
+    Returns the layer and the notes of the looks (inputs left unconnected
+    because a map was not baked), each note once.
 
     When every LOD shares one set of maps (or none), one ``look`` is bound to the
     mesh paths. When LODs have textures of their own, each gets
@@ -379,16 +417,17 @@ def build_material_layer(
     stage = _stage_on_new_layer(layer, metadata)
     root = stage.OverridePrim(layout.root)
     UsdGeom.Scope.Define(stage, layout.material.GetParentPath())
+    notes: list[str] = []
     if len(set(looks)) <= 1:
-        material = _define_look(stage, layout.material, looks[0], use_display_color)
+        material = _define_look(stage, layout.material, looks[0], use_display_color, metadata, notes)
         meshes = [layout.render_mesh, layout.proxy_mesh] if proxy else [layout.render_mesh]
         for mesh_path in meshes:
             UsdShade.MaterialBindingAPI.Apply(stage.OverridePrim(mesh_path)).Bind(material)
-        return layer
+        return layer, notes
     materials = []
     for variant, files in zip(variant_names, looks, strict=True):
         path = layout.material.GetParentPath().AppendChild(f"{MATERIAL_NAME}_{variant}")
-        materials.append(_define_look(stage, path, files, use_display_color))
+        materials.append(_define_look(stage, path, files, use_display_color, metadata, notes))
     if proxy:
         UsdShade.MaterialBindingAPI.Apply(stage.OverridePrim(layout.proxy_mesh)).Bind(materials[-1])
     variant_set = root.GetVariantSets().AddVariantSet(LOD_VARIANT_SET)
@@ -398,11 +437,19 @@ def build_material_layer(
         with variant_set.GetVariantEditContext():
             UsdShade.MaterialBindingAPI.Apply(stage.OverridePrim(layout.render_mesh)).Bind(look)
     variant_set.ClearVariantSelection()
-    return layer
+    return layer, notes
 
 
-def _define_look(stage: Usd.Stage, path: Sdf.Path, files: LookFiles, use_display_color: bool) -> UsdShade.Material:
-    return define_preview_material(
+def _define_look(
+    stage: Usd.Stage,
+    path: Sdf.Path,
+    files: LookFiles,
+    use_display_color: bool,
+    metadata: LayerMetadata,
+    notes: list[str],
+) -> UsdShade.Material:
+    """The preview material at ``path``, plus the MaterialX look unless it is ``preview``; appends new notes."""
+    material = define_preview_material(
         stage,
         path,
         albedo_file=files.albedo,
@@ -411,6 +458,18 @@ def _define_look(stage: Usd.Stage, path: Sdf.Path, files: LookFiles, use_display
         use_display_color=use_display_color,
         albedo_color_space=files.albedo_color_space,
     )
+    if files.look in MATERIALX_LOOKS:
+        network = define_materialx_network(
+            stage,
+            material,
+            load_look_document(files.look),
+            files.maps(),
+            look=files.look,
+            albedo_color_space=files.albedo_color_space,
+            meters_per_unit=metadata.meters_per_unit,
+        )
+        notes.extend(note for note in network.notes if note not in notes)
+    return material
 
 
 def build_payload_layer(metadata: LayerMetadata) -> Sdf.Layer:

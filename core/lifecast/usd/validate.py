@@ -16,6 +16,12 @@
    variant at least one mesh, each with valid topology, normals, and an
    indexed ``faceVarying`` ``st`` primvar whose indices cover every face
    corner; every ``UsdUVTexture`` file on disk (``<UDIM>`` expanded).
+3. checks each material's MaterialX shaders (``info:id`` ``ND_...``) against
+   MaterialX's nodedefs (:func:`lifecast.usd.materialx.network_problems`:
+   every input's name and type, every connection) and every MaterialX image's
+   ``file`` on disk. usd-core has no usdMtlx plug-in, so Sdr does not know the
+   ``ND_`` ids: UsdShade's "not found in sdrRegistry" error for them is
+   dropped, and this check, which knows the nodedefs, takes its place.
 
 Known noise: with a ``<UDIM>`` texture, UsdUtils' dependency walk prints a
 "Failed to resolve reference" Tf warning to stderr before it expands the tiles;
@@ -32,6 +38,7 @@ from pxr import Kind, Sdf, Tf, Usd, UsdGeom, UsdShade, UsdValidation
 
 from lifecast.usd.asset import LOD_VARIANT_SET
 from lifecast.usd.material import UDIM_TOKEN, texture_files
+from lifecast.usd.materialx import network_problems
 
 __all__ = ["ValidationReport", "validate_asset", "validate_asset_report"]
 
@@ -100,6 +107,8 @@ def _run_usd_validators(stage: Usd.Stage, report: ValidationReport) -> None:
             # USD's normal-map validator resolves inputs:file literally and cannot expand <UDIM>;
             # _check_textures checks that the tiles exist, and reports an error if none does.
             report.warnings.append(f"{message} (a <UDIM> path this validator cannot expand)")
+        elif _is_materialx_id_unknown_to_sdr(message):
+            continue  # usd-core's Sdr has no MaterialX discovery; _check_textures checks these against the nodedefs
         elif error.GetType() == UsdValidation.ValidationErrorType.Error:
             report.errors.append(message)
         elif error.GetType() == UsdValidation.ValidationErrorType.Warn:
@@ -109,6 +118,11 @@ def _run_usd_validators(stage: Usd.Stage, report: ValidationReport) -> None:
 def _is_udim_resolve_limitation(message: str) -> bool:
     """True for the normal-map validator's unresolvable-file error on a ``<UDIM>`` path."""
     return "NormalMapTextureValidator.InvalidFile" in message and f"{UDIM_TOKEN}" in message
+
+
+def _is_materialx_id_unknown_to_sdr(message: str) -> bool:
+    """True for UsdShade's Sdr compliance error on a MaterialX nodedef id (``ND_...``)."""
+    return "ShaderSdrCompliance.MissingShaderIdInRegistry" in message and "shaderId 'ND_" in message
 
 
 def _check_stage_metadata(stage: Usd.Stage, report: ValidationReport) -> None:
@@ -228,8 +242,15 @@ def _check_textures(stage: Usd.Stage, report: ValidationReport) -> bool:
     """Check every UsdUVTexture's file exists; True when the stage has any texture."""
     textured = False
     for prim in stage.Traverse():
+        material = UsdShade.Material(prim)
+        if material:
+            report.errors.extend(network_problems(material))
         shader = UsdShade.Shader(prim)
-        if not shader or shader.GetShaderId() != "UsdUVTexture":
+        shader_id = shader.GetShaderId() if shader else None
+        if shader_id is not None and shader_id.startswith("ND_") and shader.GetInput("file"):
+            _check_texture_file(stage, shader, report)
+            continue
+        if shader_id != "UsdUVTexture":
             continue
         textured = True
         file_input = shader.GetInput("file")
@@ -249,3 +270,17 @@ def _check_textures(stage: Usd.Stage, report: ValidationReport) -> bool:
         if not color_space or not color_space.Get():
             report.warnings.append(f"{where}: sourceColorSpace not authored")
     return textured
+
+
+def _check_texture_file(stage: Usd.Stage, shader: UsdShade.Shader, report: ValidationReport) -> None:
+    """A MaterialX image's ``file`` must name files on disk (``<UDIM>`` expanded)."""
+    asset = shader.GetInput("file").Get()
+    where = str(shader.GetPath())
+    if not isinstance(asset, Sdf.AssetPath) or not asset.path:
+        report.errors.append(f"{where}: {shader.GetShaderId()} has no inputs:file")
+        return
+    specs = shader.GetInput("file").GetAttr().GetPropertyStack(Usd.TimeCode.Default())
+    anchor = specs[0].layer if specs else stage.GetRootLayer()
+    absolute = Path(anchor.ComputeAbsolutePath(asset.path))
+    if not texture_files(absolute.parent, absolute.name):
+        report.errors.append(f"{where}: texture {asset.path} (resolved to {absolute}) does not exist")

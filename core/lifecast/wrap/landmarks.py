@@ -58,7 +58,7 @@ def read_landmark_file(path: Path) -> dict[str, LandmarkSpec]:
         if isinstance(value, dict):
             vertex = value.get("vertex")
             if isinstance(vertex, bool) or not isinstance(vertex, int):
-                raise InputError(f'landmark {name!r} must be [x, y, z] or {{"vertex": index}}, got {value!r}', path)
+                raise InputError(f'landmark {name!r} must be [x, y, z] or {{"vertex": index}}, got {value!r:.80}', path)
             if vertex < 0:
                 raise InputError(f"landmark {name!r}: vertex index {vertex} is negative", path)
             position = _point(value["position"]) if "position" in value else None
@@ -66,7 +66,7 @@ def read_landmark_file(path: Path) -> dict[str, LandmarkSpec]:
             continue
         point = _point(value)
         if point is None:
-            raise InputError(f'landmark {name!r} must be [x, y, z] or {{"vertex": index}}, got {value!r}', path)
+            raise InputError(f'landmark {name!r} must be [x, y, z] or {{"vertex": index}}, got {value!r:.80}', path)
         out[str(name)] = LandmarkSpec(point=point)
     return out
 
@@ -74,7 +74,10 @@ def read_landmark_file(path: Path) -> dict[str, LandmarkSpec]:
 def _point(value: object) -> NDArray[np.float64] | None:
     if not isinstance(value, list) or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value):
         return None
-    point = np.asarray(value, dtype=np.float64)
+    try:
+        point = np.asarray(value, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64, e.g. 10**400
+        return None
     return point if point.shape == (3,) and bool(np.all(np.isfinite(point))) else None
 
 

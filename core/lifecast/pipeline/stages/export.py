@@ -11,11 +11,15 @@ from lifecast.pipeline.store import StageFile
 
 #: version 4: a wrapped template's LOD0 keeps the template's polygons (quads) and per-corner UVs.
 #: version 5: the normals authored are the angle-weighted ones the maps were baked against.
-VERSION = "5"
+#: version 6: the material carries the look's MaterialX network (``look``) beside UsdPreviewSurface.
+VERSION = "6"
 
 
 def run(ctx: StageContext) -> dict[str, Any]:
-    """The USD asset; a wrapped template's LOD0 is authored with the template's polygons, not its triangles."""
+    """The USD asset; a wrapped template's LOD0 is authored with the template's polygons, not its triangles.
+
+    Inputs of the look left unconnected (a map it reads was not baked) are warned about and returned as ``notes``.
+    """
     from lifecast.usd import PolygonFaces, export_asset, validate_asset
 
     p = ctx.params
@@ -46,12 +50,16 @@ def run(ctx: StageContext) -> dict[str, Any]:
         albedo=[t.get("albedo") for t in textures],
         normal=[t.get("normal") for t in textures],
         displacement=[t.get("displacement") for t in textures],
+        cavity=[t.get("cavity") for t in textures],
         meters_per_unit=METERS_PER_UNIT[p["asset_units"]],
         up_axis="Y",
         provenance=provenance,
         albedo_color_space=p["albedo_colorspace"],
         polygons=polygons,
+        look=p["look"],
     )
+    for note in files.notes:
+        ctx.warn(note)
     ctx.progress(0.8, "validating")
     errors = validate_asset(files.root)
     if errors:
@@ -59,7 +67,8 @@ def run(ctx: StageContext) -> dict[str, Any]:
     ctx.progress(1.0)
     return {
         "asset_dir": StageFile("asset", ctx.files_dir),
-        "summary": {"lods": len(lods), "validation_errors": 0},
+        "summary": {"lods": len(lods), "validation_errors": 0, "look": p["look"]},
+        "notes": list(files.notes),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lifecast.mesh import TriMesh
 from lifecast.pipeline.stage import StageContext, scaled_progress
@@ -12,9 +13,12 @@ from lifecast.pipeline.stages.uv import lod_texture_size
 from lifecast.pipeline.store import StageFile
 
 #: version 3: one ray per texel from the cage inwards (outermost hit), the albedo colour space.
-VERSION = "3"
-#: The maps the USD material reads; the others are baked beside it.
-MATERIAL_CHANNELS = ("albedo", "normal", "displacement")
+#: version 4: ``textures`` lists the cavity map too (the MaterialX look's specular weight reads it).
+#: version 5: a wrapped template's cage is measured on its fitted vertices only, and a cage miss's displacement is 0
+#: (the template's eyes and mouth bag set a 4.5 cm cage on the sample: 4 cm spikes).
+VERSION = "5"
+#: The maps the USD material reads (cavity: the MaterialX look only); the others are baked beside it.
+MATERIAL_CHANNELS = ("albedo", "normal", "displacement", "cavity")
 
 
 def run(ctx: StageContext) -> dict[str, Any]:
@@ -24,6 +28,8 @@ def run(ctx: StageContext) -> dict[str, Any]:
     p = ctx.params
     source: TriMesh = ctx.input("clean", "mesh")
     lods: list[TriMesh] = ctx.input("uv", "lods")
+    # A wrapped template's LOD0: only its fitted vertices lie on the scan (not its eyes, mouth bag, nostrils).
+    on_scan: NDArray[np.bool_] | None = ctx.input("wrap", "lod0_on_scan") if "wrap" in ctx.inputs else None
     maps = [m for m in p["maps"]]
     if "albedo" in maps and source.vertex_colors is None and source.texture is None:
         ctx.warn("the scan has no colour (no vertex colours, no texture): no albedo map, a plain material")
@@ -53,6 +59,7 @@ def run(ctx: StageContext) -> dict[str, Any]:
             # conservative edges meeting. Kept scan UVs can really overlap (mirrored halves): refuse those.
             # A template's layout is the template's: its owner decided what shares texels.
             allow_overlapping_uvs=not p["keep_uvs"] or bool(p.get("template_uvs")),
+            on_scan=on_scan if i == 0 and on_scan is not None and len(on_scan) == len(mesh.vertices) else None,
             albedo_colorspace=p["albedo_colorspace"],
             progress=scaled_progress(ctx.progress, i / n, (i + 1) / n, f"LOD{i} {size}px: "),
         )

@@ -15,7 +15,8 @@ from lifecast.pipeline.stages.ingest import to_asset_space
 from lifecast.pipeline.store import StageFile
 
 #: version 2: outputs the template's polygons (lod0_polygon_*) beside the triangulated LOD0.
-VERSION = "2"
+#: version 3: outputs which LOD0 vertices lie on the scan (lod0_on_scan: the template's fitted ones).
+VERSION = "3"
 
 
 def run(ctx: StageContext) -> dict[str, Any]:
@@ -66,6 +67,7 @@ def run(ctx: StageContext) -> dict[str, Any]:
         "lod0_polygon_counts": counts,
         "lod0_polygon_vertices": corner_vertices,
         "lod0_polygon_uvs": corner_uvs,
+        "lod0_on_scan": np.asarray(result.template.fit_mask, bool),
         "report": report,
         "files": StageFile("wrap", ctx.files_dir),
         "summary": {
