@@ -58,7 +58,13 @@ def test_missing_texture(tmp_path: Path, sample_scan: Path) -> None:
 
 @pytest.mark.parametrize(
     ("flag", "value", "needle"),
-    [("--texture-size", "1000", "power of two"), ("--lods", "5000,20000", "most to fewest"), ("--udims", "0", "UDIM")],
+    [
+        ("--texture-size", "1000", "power of two"),
+        ("--lods", "5000,20000", "most to fewest"),
+        ("--udims", "0", "UDIM"),
+        ("--fill-holes", "nan", "hole-filling limit"),  # nan < 0 is false: it used to pass the check
+        ("--cage", "inf", "cage distance"),
+    ],
 )
 def test_bad_options(tmp_path: Path, sample_scan: Path, flag: str, value: str, needle: str) -> None:
     proc = run_cli("process", sample_scan, "-o", tmp_path / "o", flag, value)

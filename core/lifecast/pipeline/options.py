@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,10 +119,10 @@ def check_options(opts: ProcessOptions) -> None:
     unknown = [m for m in opts.maps if m not in MAP_CHANNELS]
     if unknown:
         raise InputError(f"unknown map(s) {', '.join(unknown)}: choose from {', '.join(MAP_CHANNELS)}")
-    if opts.cage is not None and not opts.cage > 0:
-        raise InputError(f"cage distance must be positive, got {opts.cage}")
-    if opts.fill_holes_mm < 0:
-        raise InputError(f"hole-filling limit must be >= 0 mm, got {opts.fill_holes_mm}")
+    if opts.cage is not None and not 0 < opts.cage < math.inf:
+        raise InputError(f"cage distance must be a positive number, got {opts.cage}")
+    if not 0 <= opts.fill_holes_mm < math.inf:
+        raise InputError(f"hole-filling limit must be a number >= 0 mm, got {opts.fill_holes_mm}")
     _check_wrap_options(opts)
 
 
