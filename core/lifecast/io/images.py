@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.errors import InputError
+
+#: Largest image decoded (pixels): 16K x 16K, the largest map lifecast bakes (3/4 GiB as 8-bit RGB).
+MAX_PIXELS = 16384 * 16384
+#: Above any compression ratio deflate (PNG, at most 1032:1) or baseline JPEG reach.
+_MAX_RATIO = 1100
 
 
 def read_image(path: str | Path) -> NDArray[np.uint8]:
@@ -31,7 +37,7 @@ def read_image(path: str | Path) -> NDArray[np.uint8]:
     Raises
     ------
     InputError
-        When the file is missing, empty, or cannot be decoded as an image.
+        When the file is missing, empty, larger than 16384 x 16384 pixels, or cannot be decoded as an image.
     """
     p = Path(path)
     if not p.exists():
@@ -41,15 +47,56 @@ def read_image(path: str | Path) -> NDArray[np.uint8]:
     data = np.fromfile(p, dtype=np.uint8)
     if data.size == 0:
         raise InputError("the image file is empty", p)
+    _check_size(p)
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # the InputError says it once
     try:
         decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # OpenCV refuses some headers (e.g. too many pixels) by raising, others by returning None
+        decoded = None
     finally:
         cv2.utils.logging.setLogLevel(previous)
     if decoded is None or decoded.size == 0:
         raise InputError("the file could not be decoded as an image (corrupt or not an image)", p)
     return _to_rgb8(np.asarray(decoded))
+
+
+def _check_size(path: Path) -> None:
+    """Refuse an image whose header claims too many pixels, before decoding allocates them."""
+    with path.open("rb") as fh:
+        problem = image_header_problem(fh, path.stat().st_size)
+    if problem is not None:
+        raise InputError(problem, path)
+
+
+def image_header_problem(fh: BinaryIO, size: int) -> str | None:
+    """Why an image's header cannot be believed, or ``None``: read by Pillow without decoding the pixels.
+
+    Refused: more than :data:`MAX_PIXELS` pixels, or a PNG / JPEG that claims far more pixels than its
+    ``size`` bytes can hold (deflate and JPEG compress less than :data:`_MAX_RATIO` to 1), which is a
+    corrupt or hostile header that would make the decoder allocate the whole image first.
+    Formats Pillow cannot read are left to the decoder.
+    """
+    import PIL.Image
+
+    limit = PIL.Image.MAX_IMAGE_PIXELS
+    PIL.Image.MAX_IMAGE_PIXELS = None  # Pillow's bomb check (179M pixels) is below ours; only the header is read
+    try:
+        with PIL.Image.open(fh) as im:
+            width, height = im.size
+            bands, kind = len(im.getbands()), im.format
+    except Exception:
+        return None
+    finally:
+        PIL.Image.MAX_IMAGE_PIXELS = limit
+    if width * height > MAX_PIXELS:
+        return f"the image claims {width} x {height} pixels, more than lifecast reads (16384 x 16384)"
+    if kind in ("PNG", "JPEG") and width * height * bands > _MAX_RATIO * size + (1 << 20):
+        return (
+            f"the image claims {width} x {height} pixels but the file is only {size} bytes "
+            "(its header is corrupt or the file is truncated)"
+        )
+    return None
 
 
 def _to_rgb8(pixels: NDArray[np.generic]) -> NDArray[np.uint8]:

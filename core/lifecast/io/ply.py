@@ -110,6 +110,8 @@ def read_ply_header(path: Path) -> PlyHeader:
                 fmt = words[1]
             elif key == "element":
                 elements.append(PlyElement(words[1], int(words[2])))
+                if elements[-1].count < 0:
+                    raise InputError(f"PLY header line {number} gives a negative count: {line.strip()!r}", path)
             elif key == "property":
                 if words[1] == "list":
                     elements[-1].properties.append((words[4], f"list {words[2]} {words[3]}"))
@@ -153,19 +155,34 @@ def read_ply(path: Path) -> ParsedFile:
         raise InputError("the PLY file has no vertices", path)
     if not {"x", "y", "z"} <= {name for name, _ in vertex.properties}:
         raise InputError("the PLY vertex element has no x, y, z properties", path)
-    if header.format != "ascii":
+    if header.format == "ascii":
+        _check_ascii_rows(path, header)
+    else:
         _check_binary_length(path, header)
     try:
         loaded: Any = trimesh.load(str(path), file_type="ply", process=False)
     except Exception as exc:  # trimesh raises many types for bad data
-        raise InputError(f"the PLY data could not be decoded ({exc}); the file is truncated or corrupt", path) from exc
+        raise InputError(
+            f"the PLY data could not be decoded ({one_line(exc)}); the file is truncated or corrupt", path
+        ) from exc
     raw = loaded.metadata.get("_ply_raw", {})
     vertex_data = _fields(raw.get("vertex", {}).get("data", {}))
     vertices = np.asarray(loaded.vertices, dtype=np.float32)
     if isinstance(loaded, trimesh.Trimesh):
         faces = np.asarray(loaded.faces, dtype=np.int64)
+        if faces.size == 0:
+            faces = faces.reshape(0, 3)
+        elif faces.ndim != 2 or faces.shape[1] != 3:
+            raise InputError(f"the PLY faces could not be read as polygons (got shape {faces.shape})", path)
     else:
         faces = empty_faces().astype(np.int64)
+    lengths = {len(vertices), *(len(np.asarray(v).reshape(len(np.asarray(v)), -1)) for v in vertex_data.values())}
+    if lengths != {vertex.count} or vertices.ndim != 2 or vertices.shape[1] != 3:
+        raise InputError(
+            f"the PLY vertex data does not match its header ({vertex.count} vertices declared, "
+            f"{sorted(lengths)} read); the file is truncated or corrupt",
+            path,
+        )
     notes: list[str] = []
     colors = _vertex_colors(vertex_data, notes)
     normals = _vertex_normals(vertex_data)
@@ -188,6 +205,36 @@ def read_ply(path: Path) -> ParsedFile:
     )
     units, up, texture = _declared(header.comments, path, notes)
     return ParsedFile(mesh=mesh, units=units, up=up, texture_path=texture, notes=notes)
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line, shortened: third-party messages may span lines."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_ascii_rows(path: Path, header: PlyHeader) -> None:
+    """Refuse an ASCII PLY whose data lines (one element per line) do not match its header's counts.
+
+    Counted on the raw bytes before anything is parsed, so a header that claims 10**12 vertices costs nothing.
+    """
+    declared = sum(e.count for e in header.elements)
+    with path.open("rb") as fh:
+        fh.seek(header.size)
+        rows = 0
+        for line in fh:
+            if line.strip():
+                rows += 1
+                if rows > declared:
+                    break
+    if rows != declared:
+        what = "more" if rows > declared else f"only {rows}"
+        raise InputError(
+            f"the ASCII PLY header declares {declared} data rows ("
+            + ", ".join(f"{e.count} {e.name}" for e in header.elements)
+            + f") but the file has {what}; the header lies or the file is truncated",
+            path,
+        )
 
 
 def _check_binary_length(path: Path, header: PlyHeader) -> None:
@@ -232,9 +279,9 @@ def _vertex_colors(data: dict[str, NDArray[Any]], notes: list[str]) -> NDArray[n
         rgb = np.stack(cols, axis=1)
         if np.issubdtype(rgb.dtype, np.integer):
             scale = 255.0 if rgb.dtype.itemsize == 1 else float(np.iinfo(rgb.dtype).max)
-            return (rgb.astype(np.float32) / scale).astype(np.float32)
-        rgb = rgb.astype(np.float32)
-        if np.nanmax(rgb) > 1.0:
+            return np.clip(rgb.astype(np.float32) / scale, 0.0, 1.0).astype(np.float32)  # signed types: < 0
+        rgb = np.nan_to_num(rgb.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+        if len(rgb) and rgb.max() > 1.0:
             notes.append("float vertex colours exceed 1.0: read them as 0-255 values")
             rgb = rgb / 255.0
         return np.clip(rgb, 0.0, 1.0).astype(np.float32)
@@ -242,11 +289,12 @@ def _vertex_colors(data: dict[str, NDArray[Any]], notes: list[str]) -> NDArray[n
 
 
 def _vertex_normals(data: dict[str, NDArray[Any]]) -> NDArray[np.float32] | None:
-    """``(n, 3) float32`` unit normals from ``nx, ny, nz`` (zero rows kept as zero)."""
+    """``(n, 3) float32`` unit normals from ``nx, ny, nz`` (zero and non-finite rows read as zero)."""
     cols = _columns(data, ("nx", "ny", "nz"))
     if cols is None:
         return None
-    n = np.stack(cols, axis=1).astype(np.float32)
+    n = np.stack(cols, axis=1).astype(np.float64)
+    n[~np.isfinite(n).all(axis=1)] = 0.0  # NaN or infinite normals are dropped (zero), like zero-length ones
     length = np.linalg.norm(n, axis=1, keepdims=True)
     return np.divide(n, length, out=np.zeros_like(n), where=length > 0).astype(np.float32)
 

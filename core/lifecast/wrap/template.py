@@ -218,7 +218,9 @@ def read_json_object(path: Path, what: str) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what} file is not valid JSON: {exc}", path) from None
+        raise InputError(f"{what} file is not valid JSON: {' '.join(str(exc).split())}", path) from None
+    except RecursionError:
+        raise InputError(f"{what} file is nested too deeply to be read", path) from None
     if not isinstance(data, dict):
         raise InputError(f"{what} file must hold a JSON object", path)
     return data
@@ -246,16 +248,26 @@ def index_mask(spec: Any, n: int, what: str, source: Path | None = None) -> NDAr
     return mask
 
 
+def _is_index(value: object, n: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < n
+
+
 def _landmark_point(name: object, value: Any, n: int, source: Path | None) -> LandmarkPoint:
     if isinstance(value, int) and not isinstance(value, bool):
         idx, w = [value] * 3, [1.0, 0.0, 0.0]
-    elif isinstance(value, dict) and "vertices" in value and "weights" in value:
-        idx, w = list(value["vertices"]), [float(x) for x in value["weights"]]
+    elif isinstance(value, dict) and isinstance(value.get("vertices"), list) and isinstance(value.get("weights"), list):
+        idx = value["vertices"]
+        try:
+            w = [float(x) for x in value["weights"] if not isinstance(x, bool)]
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"landmark {name!r}: weights must be numbers", source) from None
+        if len(w) != len(value["weights"]) or not all(np.isfinite(w)):
+            raise InputError(f"landmark {name!r}: weights must be finite numbers", source)
     else:
         raise InputError(
             f"landmark {name!r}: expected a vertex index or {{'vertices': [...], 'weights': [...]}}", source
         )
-    if len(idx) != len(w) or not 1 <= len(idx) <= 3 or not all(isinstance(i, int) and 0 <= i < n for i in idx):
+    if len(idx) != len(w) or not 1 <= len(idx) <= 3 or not all(_is_index(i, n) for i in idx):
         raise InputError(f"landmark {name!r}: vertex indices must lie in 0..{n - 1}", source)
     weights = np.zeros(3)
     weights[: len(w)] = w
