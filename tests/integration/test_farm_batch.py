@@ -48,3 +48,24 @@ def test_one_corrupt_scan_fails_alone_and_a_rerun_is_all_cache(tmp_path: Path) -
     rerun = events[-1].data["report"]
     cached = {r["out"]: r["stages_cached"] for r in rerun["results"]}
     assert cached == {"a": 6, "broken": 0, "bee": 6}, "an unchanged scan is never processed twice"
+
+
+def test_missing_scans_are_reported_at_once_and_the_rest_run(tmp_path: Path) -> None:
+    """A manifest of 2,000 scans of which all but one are missing (an export that did not finish): each missing one
+    is reported per scan, without a process (seconds, not the 2,000 task start-ups), and the present one runs."""
+    write_coloured_ply(tmp_path / "here.ply", subdivisions=2)
+    body = ["defaults: {lods: [300, 100], texture_size: 128}", "scans:", "  - {scan: here.ply}"]
+    body += [f"  - {{scan: gone_{i:04d}.ply}}" for i in range(1999)]
+    (tmp_path / "batch.yaml").write_text("\n".join(body) + "\n")
+    out = tmp_path / "assets"
+    proc = run_cli("batch", tmp_path / "batch.yaml", "-o", out, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    report = json.loads((out / ".lifecast" / "batch_report.json").read_text())
+    assert report["succeeded"] == ["here"] and len(report["failed"]) == 1999
+    missing = report["results"][1:]
+    assert {(r["exit_code"], r["status"], r["retry"]) for r in missing} == {(2, "bad_input", False)}
+    assert all(r["message"].endswith(f"{r['scan']}: the scan file does not exist") for r in missing)
+    assert report["results"][0]["seconds"] > 0 and all(r["seconds"] == 0 for r in missing)
+    assert sorted(p.name for p in (out / ".lifecast" / "logs").iterdir()) == ["here.jsonl", "here.stderr.log"]
+    assert verify_outputs(out / "here") == []
+    assert sorted(set(check_references(out / "index.html").links)) == ["here/qa_report.html"]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lifecast.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
-from lifecast.farm.manifest import Manifest
+from lifecast.farm.manifest import Manifest, ScanTask
 from lifecast.farm.sizing import estimate_memory_mib
 from lifecast.farm.tasks import write_task_table
 from lifecast.pipeline.atomic import write_text_atomic
@@ -176,10 +176,18 @@ def run_batch(
     report = BatchReport(str(manifest.path), str(out_root), str(cache), jobs)
     (meta / "logs").mkdir(parents=True, exist_ok=True)
 
-    pending = list(range(len(manifest.scans)))
     running: dict[int, _Running] = {}
     results: dict[int, ScanResult] = {}
     t0 = time.perf_counter()
+    pending: list[int] = []
+    for i, task in enumerate(manifest.scans):
+        if Path(task.scan).is_file():
+            pending.append(i)
+            continue
+        # Reported at once, without a process: a manifest of 10,000 scans with a few missing runs the rest.
+        results[i] = _missing(task, estimates[i])
+        if on_result is not None:
+            on_result(results[i], len(results), len(manifest.scans))
     try:
         while pending or running:
             while pending and len(running) < jobs and _fits(estimates[pending[0]], running, budget):
@@ -270,6 +278,24 @@ def _result(manifest: Manifest, run: _Running, code: int, peak: float) -> ScanRe
         estimate_mib=run.estimate,
         stages_cached=cached,
         log=str(run.log),
+    )
+
+
+def _missing(task: ScanTask, estimate: int) -> ScanResult:
+    """The result of a scan whose file is not there when the batch starts (bad input: no retry helps)."""
+    status, retry = STATUS[EXIT_BAD_INPUT]
+    return ScanResult(
+        out=task.out,
+        scan=str(task.scan),
+        exit_code=EXIT_BAD_INPUT,
+        status=status,
+        retry=retry,
+        message=f"{task.scan}: the scan file does not exist",
+        seconds=0.0,
+        peak_rss_mib=0.0,
+        estimate_mib=estimate,
+        stages_cached=0,
+        log="",
     )
 
 
