@@ -1,4 +1,4 @@
-"""Measures of a triangle mesh: face areas, face normals and vertex normals.
+"""Measures of a triangle mesh: face areas, face normals, vertex normals, and points drawn by area.
 
 One name, one meaning: a vertex normal's weighting is in its name, and a face
 "normal" is always unit length (:func:`face_area_vectors` is the unnormalised
@@ -51,6 +51,21 @@ def face_areas_uv(uvs: NDArray[np.floating], face_uvs: NDArray[np.integer]) -> N
     tri = np.asarray(uvs, dtype=np.float64)[np.asarray(face_uvs)]
     e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
     return 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+
+
+def area_samples(
+    vertices: NDArray[np.floating], faces: NDArray[np.integer], count: int, seed: int = 0
+) -> NDArray[np.float64]:
+    """``(count, 3) float64`` points drawn uniformly by area from ``(m, 3)`` faces of ``(n, 3)`` vertices (seeded)."""
+    v = np.asarray(vertices, np.float64)
+    f = np.asarray(faces, np.int64)
+    area = face_areas(v, f)
+    rng = np.random.default_rng(seed)
+    tri = rng.choice(len(f), size=count, p=area / area.sum())
+    r1, r2 = rng.random(count), rng.random(count)
+    s = np.sqrt(r1)
+    bary = np.stack([1 - s, s * (1 - r2), s * r2], axis=1)
+    return np.einsum("qk,qkd->qd", bary, v[f[tri]])
 
 
 def face_normals(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:

@@ -16,7 +16,7 @@ import itertools
 import numpy as np
 from numpy.typing import NDArray
 
-from lifecast.geometry.measure import face_areas
+from lifecast.geometry.measure import area_samples
 from lifecast.pipeline.stage import ProgressFn, no_progress
 from lifecast.wrap.correspond import ScanSurface
 from lifecast.wrap.similarity import Similarity, umeyama
@@ -25,21 +25,6 @@ SAMPLES = 3000
 KEEP = 0.8
 #: Share of matches the point-to-plane refinement keeps (the closest ones).
 PLANE_KEEP = 0.8
-
-
-def area_samples(
-    vertices: NDArray[np.floating], faces: NDArray[np.integer], count: int, seed: int = 0
-) -> NDArray[np.float64]:
-    """``(count, 3)`` points drawn uniformly by area from a triangle mesh."""
-    v = np.asarray(vertices, np.float64)
-    f = np.asarray(faces, np.int64)
-    area = face_areas(v, f)
-    rng = np.random.default_rng(seed)
-    tri = rng.choice(len(f), size=count, p=area / area.sum())
-    r1, r2 = rng.random(count), rng.random(count)
-    s = np.sqrt(r1)
-    bary = np.stack([1 - s, s * (1 - r2), s * r2], axis=1)
-    return np.einsum("qk,qkd->qd", bary, v[f[tri]])
 
 
 def principal_frame(points: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
