@@ -57,33 +57,21 @@ def _load_scan(path: Path) -> PreviewMesh:
 def _load_usd(path: Path) -> PreviewMesh:
     from pxr import Usd, UsdGeom
 
+    from lifecast.usd.render_meshes import render_meshes
+
     stage = Usd.Stage.Open(str(path))
     if stage is None:
         raise InputError("not a readable USD layer", path)
     up_is_z = UsdGeom.GetStageUpAxis(stage) == UsdGeom.Tokens.z
-    cache = UsdGeom.XformCache()
     parts_v: list[NDArray[np.float32]] = []
     parts_f: list[NDArray[np.int64]] = []
     parts_c: list[NDArray[np.float32] | None] = []
     offset = 0
-    for prim in Usd.PrimRange(stage.GetPseudoRoot(), Usd.TraverseInstanceProxies()):
-        if not prim.IsA(UsdGeom.Mesh) or UsdGeom.Imageable(prim).ComputePurpose() not in (
-            UsdGeom.Tokens.default_,
-            UsdGeom.Tokens.render,
-        ):
-            continue
-        mesh = UsdGeom.Mesh(prim)
-        points = np.asarray(mesh.GetPointsAttr().Get() or [], np.float64).reshape(-1, 3)
-        counts = np.asarray(mesh.GetFaceVertexCountsAttr().Get() or [], np.int64)
-        indices = np.asarray(mesh.GetFaceVertexIndicesAttr().Get() or [], np.int64)
-        if len(points) == 0 or len(counts) == 0:
-            continue
-        world = np.asarray(cache.GetLocalToWorldTransform(prim), np.float64)
-        points = points @ world[:3, :3] + world[3, :3]  # USD matrices act on row vectors
-        parts_v.append(points.astype(np.float32))
-        parts_f.append(indices[fan_triangle_corners(counts)] + offset)  # faceVertexCounts / faceVertexIndices
-        parts_c.append(_display_color(mesh, len(points)))
-        offset += len(points)
+    for part in render_meshes(stage):
+        parts_v.append(part.points.astype(np.float32))
+        parts_f.append(part.corners[fan_triangle_corners(part.counts)] + offset)
+        parts_c.append(_display_color(part.mesh, len(part.points)))
+        offset += len(part.points)
     if not parts_v:
         return PreviewMesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32), None)
     v = np.concatenate(parts_v)

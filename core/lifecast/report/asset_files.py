@@ -88,7 +88,9 @@ def read_asset_mesh(asset: Path, lod: str | None = None) -> AssetMesh:
     ``lod`` selects a variant of the ``lod`` variant set (``"lod2"``); by default the asset's own selection
     (LOD0). Raises ``ValueError`` when the asset holds no mesh.
     """
-    from pxr import Usd, UsdGeom
+    from pxr import Usd
+
+    from lifecast.usd.render_meshes import render_meshes
 
     stage = Usd.Stage.Open(str(asset))
     if stage is None:
@@ -97,30 +99,16 @@ def read_asset_mesh(asset: Path, lod: str | None = None) -> AssetMesh:
     if lod is not None and root and root.GetVariantSets().HasVariantSet("lod"):
         with Usd.EditContext(stage, stage.GetSessionLayer()):  # the file is never edited
             root.GetVariantSets().GetVariantSet("lod").SetVariantSelection(lod)
-    cache = UsdGeom.XformCache()
     verts: list[NDArray[np.float64]] = []
     tris: list[NDArray[np.int64]] = []
     uvs: list[NDArray[np.float64] | None] = []
     offset = 0
-    for prim in stage.Traverse():
-        # The render meshes only: a proxy (the viewport stand-in) would overlap them.
-        if not prim.IsA(UsdGeom.Mesh) or UsdGeom.Imageable(prim).ComputePurpose() not in (
-            UsdGeom.Tokens.default_,
-            UsdGeom.Tokens.render,
-        ):
-            continue
-        mesh = UsdGeom.Mesh(prim)
-        points = np.asarray(mesh.GetPointsAttr().Get() or [], np.float64).reshape(-1, 3)
-        counts = np.asarray(mesh.GetFaceVertexCountsAttr().Get() or [], np.int64)
-        corners = np.asarray(mesh.GetFaceVertexIndicesAttr().Get() or [], np.int64)
-        if len(points) == 0 or len(counts) == 0:
-            continue
-        world = np.asarray(cache.GetLocalToWorldTransform(prim), np.float64)
-        verts.append(points @ world[:3, :3] + world[3, :3])  # USD matrices act on row vectors
-        fan = fan_triangle_corners(counts)
-        tris.append(corners[fan] + offset)
-        uvs.append(_corner_st(mesh, fan, corners))
-        offset += len(points)
+    for part in render_meshes(stage):
+        verts.append(part.points)
+        fan = fan_triangle_corners(part.counts)
+        tris.append(part.corners[fan] + offset)
+        uvs.append(_corner_st(part.mesh, fan, part.corners))
+        offset += len(part.points)
     if not verts:
         raise ValueError(f"no mesh in {asset}")
     corner_uvs = None
