@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import MaterialX
 import pytest
@@ -69,11 +70,9 @@ def test_every_document_validates_against_the_standard_libraries(path: Path) -> 
     assert len(document.getMaterialNodes()) == 1
 
 
-@pytest.mark.parametrize("target", sorted(GENERATORS))
-@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
-def test_each_look_generates_shader_source(path: Path, target: str) -> None:
-    document = read(path)
-    generator = GENERATORS[target].create()
+def _pixel_source(document: Any, generator_class: Any) -> str:
+    """The pixel-stage source ``generator_class`` generates for the document's material (nothing is compiled)."""
+    generator = generator_class.create()
     context = PyMaterialXGenShader.GenContext(generator)
     context.registerSourceCodeSearchPath(MaterialX.getDefaultDataSearchPath())
     color_management = PyMaterialXGenShader.DefaultColorManagementSystem.create(generator.getTarget())
@@ -81,7 +80,13 @@ def test_each_look_generates_shader_source(path: Path, target: str) -> None:
     generator.setColorManagementSystem(color_management)
     material = document.getMaterialNodes()[0]
     shader = generator.generate(material.getName(), material, context)
-    source = shader.getSourceCode(PyMaterialXGenShader.PIXEL_STAGE)
+    return str(shader.getSourceCode(PyMaterialXGenShader.PIXEL_STAGE))
+
+
+@pytest.mark.parametrize("target", sorted(GENERATORS))
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
+def test_each_look_generates_shader_source(path: Path, target: str) -> None:
+    source = _pixel_source(read(path), GENERATORS[target])
     assert len(source) > 5000
     # The albedo texture is a shader parameter of the generated code, whatever the language.
     assert "albedo_map_file" in source
@@ -89,21 +94,9 @@ def test_each_look_generates_shader_source(path: Path, target: str) -> None:
 
 def test_srgb_albedo_is_converted_to_linear_in_generated_glsl() -> None:
     document = read(SHADERS / LOOK_DOCUMENTS["openpbr"])
-    generator = PyMaterialXGenGlsl.GlslShaderGenerator.create()
-    context = PyMaterialXGenShader.GenContext(generator)
-    context.registerSourceCodeSearchPath(MaterialX.getDefaultDataSearchPath())
-    color_management = PyMaterialXGenShader.DefaultColorManagementSystem.create(generator.getTarget())
-    color_management.loadLibrary(standard_libraries())
-    generator.setColorManagementSystem(color_management)
-    material = document.getMaterialNodes()[0]
-
-    def pixel_source() -> str:
-        shader = generator.generate(material.getName(), material, context)
-        return str(shader.getSourceCode(PyMaterialXGenShader.PIXEL_STAGE))
-
-    assert "srgb_texture_to_lin_rec709" in pixel_source()
+    assert "srgb_texture_to_lin_rec709" in _pixel_source(document, PyMaterialXGenGlsl.GlslShaderGenerator)
     document.getNode("albedo_map").getInput("file").setColorSpace("lin_ap1")
-    assert "acescg_to_lin_rec709" in pixel_source()
+    assert "acescg_to_lin_rec709" in _pixel_source(document, PyMaterialXGenGlsl.GlslShaderGenerator)
 
 
 def test_skin_parameters_in_both_models_agree() -> None:
