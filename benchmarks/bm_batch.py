@@ -20,9 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from lifecast.farm.batch import available_memory_mib, cpu_count, run_batch
+from lifecast.farm.batch import cpu_count, run_batch
 from lifecast.farm.manifest import load_manifest
 from lifecast.io import read_scan
+from lifecast.resources import available_memory_mib
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_scans" / "anny_head" / "anny_head_scan.ply"
 

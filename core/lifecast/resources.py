@@ -1,9 +1,11 @@
-"""What a process used: its peak resident memory."""
+"""Memory: what a process used (its peak resident memory) and what the machine can give now."""
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
+from pathlib import Path
 
 
 def peak_rss_mb(usage: resource.struct_rusage | None = None) -> float:
@@ -26,4 +28,15 @@ def peak_rss_mb(usage: resource.struct_rusage | None = None) -> float:
     return kib / 1024.0
 
 
-__all__ = ["peak_rss_mb"]
+def available_memory_mib() -> float:
+    """Memory the OS can give new processes now (``MemAvailable`` on Linux), MiB."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+__all__ = ["available_memory_mib", "peak_rss_mb"]

@@ -29,7 +29,7 @@ from lifecast.farm.sizing import estimate_memory_mib
 from lifecast.farm.tasks import write_task_table
 from lifecast.pipeline.atomic import write_text_atomic
 from lifecast.report.batch_index import write_batch_index
-from lifecast.resources import peak_rss_mb
+from lifecast.resources import available_memory_mib, peak_rss_mb
 from lifecast.worker.events import parse_event
 
 #: Exit code -> (status, worth retrying).
@@ -87,17 +87,6 @@ class BatchReport:
         body["failed"] = [r.out for r in self.results if r.exit_code != EXIT_OK]
         body["scans_per_hour"] = round(3600.0 * len(self.results) / self.seconds, 1) if self.seconds else None
         return body
-
-
-def available_memory_mib() -> float:
-    """Memory the OS can give new processes now (``MemAvailable`` on Linux), MiB."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def cpu_count() -> int:

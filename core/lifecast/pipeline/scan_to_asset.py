@@ -41,6 +41,7 @@ from typing import Any
 import lifecast
 from lifecast.pipeline.consent_gate import authorize, seal
 from lifecast.pipeline.hashing import combine, hash_file
+from lifecast.pipeline.memory_gate import check_fits_in_memory
 from lifecast.pipeline.options import ProcessOptions, check_options
 from lifecast.pipeline.publish import publish
 from lifecast.pipeline.runner import Runner
@@ -205,6 +206,7 @@ def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> Proce
     """
     sink = events if events is not None else NullSink()
     check_options(opts)
+    check_fits_in_memory(opts)
     grant, signing = authorize(opts)  # before anything is read, hashed or cached
     if grant is not None:
         opts = replace(opts, out_dir=grant.out_dir, cache_dir=grant.cache_dir)
