@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from lifecast.farm.manifest import load_manifest
-from lifecast.farm.openjd import TASK_TABLE, write_bundle
+from lifecast.farm.openjd import write_bundle
 from lifecast.usd import validate_asset
 from tests.conftest import require_optional
 from tests.synthetic_scans import write_coloured_ply
@@ -33,9 +33,7 @@ def test_every_frame_of_the_spec_runs_in_a_shell(tmp_path: Path, sample_scan: Pa
     manifest = load_manifest(tmp_path / "batch.toml")
     roots = {"out_root": tmp_path / "shared assets", "cache_dir": tmp_path / "cache"}
     template = write_bundle(manifest, tmp_path / "bundle", lifecast_command=lifecast_exe, **roots)
-    script = write_outline(
-        manifest, template.parent, template.parent / TASK_TABLE, lifecast_command=lifecast_exe, **roots
-    )
+    script = write_outline(manifest, template.parent, lifecast_command=lifecast_exe, **roots)
     spec = ET.fromstring((script.parent / "job.xml").read_text().split("?>", 1)[1].split(">", 1)[1])
     layers = {layer.get("name"): layer for layer in spec.findall("job/layers/layer")}
     after = {d.findtext("deplayer"): d.findtext("onlayer") for d in spec.findall("depends/depend")}

@@ -36,7 +36,6 @@ def _bundle(tmp_path: Path, gpu: bool) -> tuple[Path, ET.Element, dict]:  # type
     script = write_outline(
         manifest,
         template.parent,
-        template.parent / TASK_TABLE,
         lifecast_command="/sw/lifecast/bin/lifecast",
         name="lifecast batch",
         gpu_texture=gpu,

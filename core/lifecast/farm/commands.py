@@ -121,32 +121,21 @@ def cmd_farm(args: argparse.Namespace, sink: EventSink) -> int:
         from lifecast.farm.openjd import write_bundle
 
         manifest = load_manifest(args.manifest)
-        template = write_bundle(
-            manifest,
-            args.out,
-            out_root=args.output_root,
-            cache_dir=args.cache,
-            lifecast_command=args.lifecast,
-            name=args.name,
-            gpu_texture=args.gpu_texture,
-        )
+        job = {
+            "out_root": args.output_root,
+            "cache_dir": args.cache,
+            "lifecast_command": args.lifecast,
+            "name": args.name,
+            "gpu_texture": args.gpu_texture,
+        }
+        template = write_bundle(manifest, args.out, **job)
         print(f"lifecast: wrote {template} ({len(manifest.scans)} scans)", file=sys.stderr)
         print(f"  run here:  openjd run {template} --step export --run-dependencies ...", file=sys.stderr)
         print(f"  submit:    deadline bundle submit {template.parent}", file=sys.stderr)
         if args.engine == "opencue":
             from lifecast.farm.opencue import write_outline
-            from lifecast.farm.openjd import TASK_TABLE
 
-            script = write_outline(
-                manifest,
-                template.parent,
-                template.parent / TASK_TABLE,
-                out_root=args.output_root,
-                cache_dir=args.cache,
-                lifecast_command=args.lifecast,
-                name=args.name,
-                gpu_texture=args.gpu_texture,
-            )
+            script = write_outline(manifest, template.parent, **job)
             print(f"lifecast: wrote {script} and {script.parent / 'job.xml'} (OpenCue)", file=sys.stderr)
             print("  submit:    see docs/farm.md, 'OpenCue'", file=sys.stderr)
         return 0

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecast.farm.manifest import Manifest
-from lifecast.farm.openjd import STEPS, FarmStep, step_memory_mib
+from lifecast.farm.openjd import STEPS, TASK_TABLE, FarmStep, step_memory_mib
 from lifecast.pipeline.atomic import write_text_atomic
 
 #: Folder of the OpenCue files inside a bundle.
@@ -128,7 +128,6 @@ def job_name(name: str) -> str:
 def write_outline(
     manifest: Manifest,
     bundle_dir: Path,
-    table: Path,
     *,
     out_root: Path,
     cache_dir: Path,
@@ -143,9 +142,8 @@ def write_outline(
     manifest
         The scans.
     bundle_dir
-        The OpenJD bundle folder (:func:`lifecast.farm.openjd.write_bundle`), whose ``tasks.json`` is ``table``.
-    table
-        The task table the frames index.
+        The OpenJD bundle folder (:func:`lifecast.farm.openjd.write_bundle`): its ``tasks.json`` is the task
+        table the frames index.
     out_root, cache_dir
         Where the workers publish and the shared stage cache, as the render nodes see them.
     lifecast_command
@@ -157,7 +155,7 @@ def write_outline(
     """
     specs = layer_specs(
         manifest,
-        Path(table).resolve(),
+        (Path(bundle_dir) / TASK_TABLE).resolve(),
         out_root=Path(out_root).resolve(),
         cache_dir=Path(cache_dir).resolve(),
         lifecast_command=lifecast_command,

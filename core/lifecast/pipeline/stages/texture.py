@@ -14,7 +14,7 @@ from lifecast.pipeline.store import StageFile
 
 #: version 3: one ray per texel from the cage inwards (outermost hit), the albedo colour space.
 #: version 4: ``textures`` lists the cavity map too (the MaterialX look's specular weight reads it).
-#: version 5: the automatic cage is measured across the low triangles too (a 4.5M-triangle scan's LOD0 missed on 53 %
+#: version 5: the automatic cage is measured across the low triangles too (a 4.5M-triangle scan's LOD2 missed on 53 %
 #: of its texels), on a wrapped template's fitted vertices only (its eyes and mouth bag set a 4.5 cm cage on the
 #: sample: 4 cm spikes), and a cage miss's displacement is 0.
 VERSION = "5"
