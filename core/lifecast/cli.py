@@ -78,8 +78,22 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
         "--maps",
         type=_map_list,
         default=("albedo", "normal", "displacement"),
-        help="maps to bake per LOD: albedo,normal,displacement,object_normal,ao,cavity "
+        help="maps to bake per LOD: albedo,normal,displacement,object_normal,ao,cavity,holes "
         "(default albedo,normal,displacement)",
+    )
+    g = p.add_argument_group(
+        "texture models",
+        "The albedo is delit (the capture's lighting removed; the raw bake and the shading are kept beside it) and "
+        "its holes and gutters filled from their neighbours on the surface. See docs/ml.md.",
+    )
+    g.add_argument("--no-delight", action="store_true", help="keep the baked albedo's lighting")
+    g.add_argument("--no-inpaint", action="store_true", help="leave holes and gutters to the bake's edge padding")
+    g.add_argument("--no-adapter", action="store_true", help="delight with the base weights, not the subject's adapter")
+    g.add_argument(
+        "--delight-work-size",
+        type=int,
+        default=1024,
+        help="texels per tile side the shading is predicted at (default 1024)",
     )
     p.add_argument("--cage", type=float, help="bake cage distance in asset units (default: from the meshes' distance)")
     p.add_argument("--device", default="cpu", help="device for baking: cpu or cuda (default cpu)")
@@ -116,11 +130,25 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
         help='the scan\'s landmarks JSON, {"nose_tip": [x, y, z]} in the scan file\'s units or {"nose_tip": '
         '{"vertex": i}} (default: automatic alignment)',
     )
+    g = p.add_argument_group(
+        "photo texturing",
+        "With --photos and --cameras the albedo is projected from the capture's calibrated photos (exposure "
+        "matched, blended, seams levelled) instead of baked from the scan's colours: the 'photos' stage, after "
+        "'texture'. The cameras are in the scan file's frame and units.",
+    )
+    g.add_argument("--photos", type=Path, help="folder of the capture's photos, named as the cameras name them")
+    g.add_argument(
+        "--cameras",
+        type=Path,
+        help="the calibrated cameras: a COLMAP model folder, Metashape .xml, AliceVision .sfm/.json, or the photos "
+        "folder with RealityCapture .xmp sidecars",
+    )
+    g.add_argument("--photo-masks", type=Path, help="folder of masks named like the photos (white: usable)")
     p.add_argument("--cache", type=Path, help="cache folder (default OUTDIR/.lifecast/cache; share it across runs)")
     p.add_argument("--force", action="store_true", help="rerun every stage, ignoring the cache")
     p.add_argument(
         "--stop-after",
-        choices=("ingest", "clean", "lod", "wrap", "uv", "texture", "export"),
+        choices=("ingest", "clean", "lod", "wrap", "uv", "texture", "photos", "delight", "inpaint", "export"),
         help="run the stages up to this one (cached for the next run) and publish nothing; with --template, "
         "lod and wrap both stop after the wrap",
     )
@@ -197,9 +225,16 @@ def _options_from(args: argparse.Namespace, scan: Path) -> Any:
         no_subject=getattr(args, "no_subject", False),
         sign_cert=getattr(args, "sign_cert", None),
         sign_key=getattr(args, "sign_key", None),
+        delight=not getattr(args, "no_delight", False),
+        inpaint=not getattr(args, "no_inpaint", False),
+        delight_work_size=getattr(args, "delight_work_size", 1024),
+        adapter=not getattr(args, "no_adapter", False),
         template=getattr(args, "template", None),
         template_landmarks=getattr(args, "template_landmarks", None),
         landmarks=getattr(args, "landmarks", None),
+        photos=getattr(args, "photos", None),
+        cameras=getattr(args, "cameras", None),
+        photo_masks=getattr(args, "photo_masks", None),
     )
 
 
@@ -294,6 +329,9 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "lifecast.bake.commands",
     "lifecast.consent.commands",
     "lifecast.farm.commands",
+    "lifecast.ml.commands",
+    "lifecast.ml.correction_commands",
+    "lifecast.photo.commands",
     "lifecast.report.commands",
     "lifecast.worker.commands",
     "lifecast.wrap.commands",

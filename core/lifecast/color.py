@@ -48,7 +48,9 @@ AP1_CHROMATICITIES = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767
 ACESCG_INTEROP_ID = "lin_ap1_scene"
 
 #: What each written channel holds: ``"srgb"`` / ``"acescg"`` colour, or ``"raw"`` data (no colour transform).
-COLOR_SPACES = {channel: "raw" for channel in ("normal", "object_normal", "displacement", "ao", "cavity", "mask")}
+COLOR_SPACES = {
+    channel: "raw" for channel in ("normal", "object_normal", "displacement", "ao", "cavity", "holes", "mask")
+}
 
 
 def srgb_to_linear(values: NDArray[np.floating], dtype: FloatDType = np.float32) -> NDArray[np.floating]:

@@ -59,6 +59,15 @@ def test_export_step_writes_the_asset_and_shows_its_preview(qtbot, panel: Lifeca
     assert ("File", str(tmp_path / "head" / "asset.usda")) in [(r.label, r.value) for r in panel.result.numbers.rows]
     assert not any("{" in r.value for r in panel.result.numbers.rows)  # label/value rows, not raw JSON
     assert panel.import_button.isHidden()  # standalone cannot import
+    # the Textures view: LOD0's raw bake and delit albedo as the delight stage published them, and its shading
+    textures = c.textures()
+    assert textures is not None and textures.delit and textures.shading is not None and textures.shading.is_file()
+    view = panel.result.textures
+    assert not view.isHidden() and view.maps == textures
+    for image in (view.raw_image, view.albedo_image):
+        assert (image.pixmap().width(), image.pixmap().height()) == (256, 256)  # a 256 px bake, shown as it is
+    assert view.raw_caption.text().endswith("_lod0_albedo_raw.1001.png")
+    assert view.shading.text() == f"Shading: {textures.shading}"
     assert set(panel.progress.bars) == {"preview"}  # the last run shown is the preview
     # rerunning an earlier step reuses the cache: every stage comes back cached
     c.select_step("uv")

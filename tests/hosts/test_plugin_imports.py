@@ -92,3 +92,28 @@ def test_the_plugins_copies_of_the_exit_codes_and_headlines_follow_the_core() ->
     # Every exit code a run can fail with has its own headline, except a bug's, which takes the generic one.
     failures = set(core_codes.values()) - {errors.EXIT_OK, errors.EXIT_INTERNAL}
     assert set(panel.ERROR_HEADLINES) == failures
+
+
+def test_the_panels_steps_name_stages_and_options_the_core_knows() -> None:
+    """The panel hard-codes where each step stops and which job field each parameter sets: the core's names."""
+    import dataclasses
+
+    from tests.hosts.plugin_paths import add_plugin_paths
+
+    add_plugin_paths()
+    from lifecast.pipeline.options import MODEL_STAGES, STAGE_NAMES, WRAP_STAGE_NAMES, ProcessOptions
+    from lifecast_panel.steps import STEPS
+
+    fields = {f.name for f in dataclasses.fields(ProcessOptions)}
+    stages = set(STAGE_NAMES) | set(WRAP_STAGE_NAMES)
+    switched: set[str] = set()
+    for step in STEPS:
+        params = {p.name: p for p in step.params}
+        assert all(p.job_key in fields for p in step.params), step.name
+        for stage in (step.stop_after, step.stop_after_template):
+            assert stage is None or stage in stages, (step.name, stage)
+        for param, stage in step.runs_on:
+            # a stage the step runs on to is a model stage, switched by the option of its own name
+            assert stage in MODEL_STAGES and params[param].kind == "bool" and params[param].job_key == stage
+            switched.add(stage)
+    assert switched == set(MODEL_STAGES)  # every stage the core can switch off has its switch in the panel

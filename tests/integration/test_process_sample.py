@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lifecast.ml.weights import shipped_weights_sha256
 from lifecast.pipeline.hashing import hash_file
 from lifecast.pipeline.options import STAGE_NAMES
 from lifecast.usd import validate_asset
@@ -67,9 +68,18 @@ def test_the_asset_is_valid_and_says_where_it_came_from(first_run: FirstRun, sam
     expected = [
         f"head_lod{i}_{channel}.1001.{ext}"
         for i in range(3)
-        for channel, ext in (("albedo", "png"), ("displacement", "exr"), ("mask", "png"), ("normal", "png"))
+        for channel, ext in (
+            ("albedo", "png"),
+            ("albedo_raw", "png"),
+            ("displacement", "exr"),
+            ("holes", "png"),
+            ("mask", "png"),
+            ("normal", "png"),
+            ("shading", "exr"),
+        )
     ]
-    assert maps == expected
+    assert maps == sorted(expected)
+    assert f'"weights_sha256": "{shipped_weights_sha256()}"' in flat, "the delight weights in provenance"
 
 
 def test_the_sample_is_cleaned_to_one_head_in_centimetres(first_run: FirstRun) -> None:
@@ -124,13 +134,14 @@ def test_rerun_is_all_cache_hits(first_run: FirstRun, sample_scan: Path) -> None
     assert (out / "asset.usda").read_bytes() == layer
 
 
-def test_changing_texture_size_reruns_only_uv_texture_export(first_run: FirstRun, sample_scan: Path) -> None:
+def test_changing_texture_size_reruns_only_the_texture_stages(first_run: FirstRun, sample_scan: Path) -> None:
     out, _ = first_run
     args = ("--lods", "20000,5000,1000", "--texture-size", "256")
     proc = run_cli("process", sample_scan, "-o", out, "--json", "--subject", "anny-sample", *args)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ends = {e.data["stage"]: e.data["cached"] for e in events_of(proc.stdout) if e.type == "stage_end"}
-    assert ends == {"ingest": True, "clean": True, "lod": True, "uv": False, "texture": False, "export": False}
+    cached = {"ingest": True, "clean": True, "lod": True}
+    assert ends == cached | {s: False for s in ("uv", "texture", "delight", "inpaint", "export")}
     from PIL import Image
 
     assert Image.open(out / "maps" / "head_lod0_albedo.1001.png").size == (256, 256)
@@ -151,7 +162,8 @@ def test_acescg_albedo_reruns_texture_and_export_into_an_exr(first_run: FirstRun
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     ends = {e.data["stage"]: e.data["cached"] for e in events_of(proc.stdout) if e.type == "stage_end"}
-    assert ends == {"ingest": True, "clean": True, "lod": True, "uv": True, "texture": False, "export": False}
+    cached = {"ingest": True, "clean": True, "lod": True, "uv": True}
+    assert ends == cached | {s: False for s in ("texture", "delight", "inpaint", "export")}
     exr = target / "maps" / "head_aces_lod0_albedo.1001.exr"
     assert exr.is_file() and not (target / "maps" / "head_aces_lod0_albedo.1001.png").exists()
     import OpenEXR
@@ -208,4 +220,5 @@ def test_stop_after_caches_the_first_stages_and_publishes_nothing(tmp_path: Path
     rest = run_cli("process", sample_scan, "-o", out, "--json", *SMALL)
     assert rest.returncode == 0, rest.stderr[-2000:]
     cached = {e.data["stage"]: e.data["cached"] for e in events_of(rest.stdout) if e.type == "stage_end"}
-    assert cached == {"ingest": True, "clean": True, "lod": True, "uv": False, "texture": False, "export": False}
+    done = {"ingest": True, "clean": True, "lod": True}
+    assert cached == done | {s: False for s in ("uv", "texture", "delight", "inpaint", "export")}

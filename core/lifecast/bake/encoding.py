@@ -9,6 +9,7 @@ channel             values as baked                                 stored
 ``object_normal``                                                   ``uint16`` PNG
 ``displacement``    signed distances                                ``float32`` EXR, one channel
 ``ao``, ``cavity``  fractions in [0, 1]                             ``uint8`` PNG
+``holes``           1 where the scan was not reached, else 0        ``uint8`` PNG (255 / 0)
 ==================  ==============================================  ==================================
 """
 
@@ -40,7 +41,7 @@ class MapEncoding:
         return {ch: np.zeros((size, size, *self._shape(ch)), self._dtype(ch)) for ch in channels}
 
     def _shape(self, channel: str) -> tuple[int, ...]:
-        return () if channel in ("displacement", "ao", "cavity") else (3,)
+        return () if channel in ("displacement", "ao", "cavity", "holes") else (3,)
 
     def _dtype(self, channel: str) -> type[np.generic]:
         if channel == "albedo":
@@ -59,7 +60,7 @@ class MapEncoding:
             return _quantize(values, 65535.0 if self.albedo_bits == 16 else 255.0, self._dtype(channel))
         if channel in ("normal", "object_normal"):
             return _quantize(values * 0.5 + 0.5, 65535.0, np.uint16)
-        if channel in ("ao", "cavity"):
+        if channel in ("ao", "cavity", "holes"):
             return _quantize(values, 255.0, np.uint8)
         return values.astype(np.float32, copy=False)
 

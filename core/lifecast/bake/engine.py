@@ -29,6 +29,9 @@ channel            content                                                file
 ``ao``             ambient occlusion of the high surface (1 = open)        raw 8-bit PNG
 ``cavity``         pores and creases of the high surface (1 = flat or      raw 8-bit PNG
                    raised, :mod:`lifecast.bake.cavity`)
+``holes``          255 where the texel's ray found no scan within the      raw 8-bit PNG
+                   cage (it took the closest point: a hole for the
+                   inpainting, :mod:`lifecast.ml.inpaint`)
 ``mask``           coverage: 255 where a low triangle covers the texel     8-bit PNG, always written
 =================  =====================================================  ==========================
 """
@@ -64,7 +67,7 @@ from lifecast.mesh import TriMesh
 from lifecast.pipeline.stage import ProgressFn, no_progress
 
 #: Every map :func:`bake_maps` can write (``mask`` is always written).
-MAP_CHANNELS = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity")
+MAP_CHANNELS = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity", "holes")
 
 #: The maps that read the high surface's normals.
 _READS_NORMALS = frozenset({"normal", "object_normal", "ao"})

@@ -267,6 +267,8 @@ class TileBaker:
             high_n_q3 = np.ascontiguousarray(high_n.T)
             store("ao", ambient_occlusion(self.engine, hit_points, high_n_q3, self.ao_samples, self.ao_reach, seed))
             self._time("ao", t)
+        if "holes" in images:
+            store("holes", hit.missed.astype(np.float32))
         if "cavity" in images:
             t = time.perf_counter()
             assert self.cavity is not None

@@ -29,7 +29,7 @@ from lifecast.errors import InputError
 REGISTRY_NAME = "lifecast.db"
 SUBJECTS_DIR = "subjects"
 #: The folders every subject gets.
-DATA_KINDS = ("scans", "assets", "cache", "corrections", "adapters")
+DATA_KINDS = ("scans", "assets", "cache", "corrections", "adapters", "models")
 SHOW_ENV = "LIFECAST_SHOW"
 _SUBJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -15,7 +15,7 @@ from lifecast.worker.events import Event, EventSink
 if TYPE_CHECKING:
     from lifecast.cli import Handler
 
-_FARM_STAGES = ("ingest", "clean", "lod", "uv", "texture", "export")
+_FARM_STAGES = ("ingest", "clean", "lod", "uv", "texture", "photos", "delight", "inpaint", "export")
 
 
 def add_commands(subparsers: Any) -> dict[str, Handler]:

@@ -18,10 +18,11 @@ A manifest is TOML (read with the standard library) or YAML (needs PyYAML)::
 Option keys are the long options of ``lifecast process`` with ``_`` for ``-``:
 ``texture``, ``subject``, ``name``, ``units``, ``up``, ``asset_units``,
 ``lods``, ``texture_size``, ``udims``, ``keep_uvs``, ``keep_ground``,
-``fill_holes``, ``albedo_colorspace`` (``srgb`` or ``acescg``), ``look``
+``fill_holes``, ``no_delight``, ``no_inpaint``, ``albedo_colorspace`` (``srgb`` or ``acescg``), ``look``
 (``openpbr``, ``standard_surface`` or ``preview``), and for a
 template wrap ``template`` (a built-in name or a path), ``template_landmarks``
-and ``landmarks`` (paths). Every mistake is an
+and ``landmarks`` (paths), for photo texturing ``photos``, ``cameras`` and
+``photo_masks`` (paths). Every mistake is an
 :class:`~lifecast.errors.InputError` naming the manifest (exit code 2).
 """
 
@@ -49,15 +50,20 @@ OPTION_TYPES: dict[str, type | tuple[type, ...]] = {
     "udims": int,
     "keep_uvs": bool,
     "keep_ground": bool,
+    "no_delight": bool,
+    "no_inpaint": bool,
     "fill_holes": (int, float),
     "template": str,
     "template_landmarks": str,
     "landmarks": str,
     "albedo_colorspace": str,
     "look": str,
+    "photos": str,
+    "cameras": str,
+    "photo_masks": str,
 }
 #: Option keys holding a path, resolved against the manifest's folder (``template`` unless a built-in name).
-_PATH_OPTIONS = ("texture", "template_landmarks", "landmarks", "template")
+_PATH_OPTIONS = ("texture", "template_landmarks", "landmarks", "template", "photos", "cameras", "photo_masks")
 _CHOICES = {
     "units": ("mm", "cm", "m"),
     "asset_units": ("mm", "cm", "m"),

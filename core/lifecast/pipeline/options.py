@@ -11,9 +11,14 @@ from lifecast.bake.engine import MAP_CHANNELS
 from lifecast.errors import InputError
 from lifecast.mesh import Units, UpAxis
 
-STAGE_NAMES = ("ingest", "clean", "lod", "uv", "texture", "export")
+STAGE_NAMES = ("ingest", "clean", "lod", "uv", "texture", "delight", "inpaint", "export")
 #: The stages with a template: ``wrap`` in the place of ``lod``.
-WRAP_STAGE_NAMES = ("ingest", "clean", "wrap", "uv", "texture", "export")
+WRAP_STAGE_NAMES = ("ingest", "clean", "wrap", "uv", "texture", "delight", "inpaint", "export")
+#: The texture model stages, each switched off by its option (``--no-delight``, ``--no-inpaint``).
+MODEL_STAGES = ("delight", "inpaint")
+#: The stage that projects the capture's photos (``--photos``, ``--cameras``): only in jobs with photos, right after
+#: ``texture`` (:meth:`ProcessOptions.stage_names`); the two tuples above are the stages of a job without them.
+PHOTO_STAGE = "photos"
 #: Maps the texture stage bakes by default.
 DEFAULT_MAPS = ("albedo", "normal", "displacement")
 
@@ -66,6 +71,21 @@ class ProcessOptions:
     template: str | None = None
     template_landmarks: Path | None = None
     landmarks: Path | None = None
+    #: The texture models (:mod:`lifecast.ml`): remove the capture's lighting from the albedo, and fill the texels
+    #: the scan did not reach (and the gutters) from their neighbours on the surface.
+    delight: bool = True
+    inpaint: bool = True
+    #: Texels per tile side the delight predicts the shading at.
+    delight_work_size: int = 1024
+    #: Apply the subject's delight adapter (trained on their artists' corrections) when one is usable.
+    adapter: bool = True
+    #: Photo texturing (:mod:`lifecast.photo`): the capture's photos folder and its calibrated cameras (a COLMAP model
+    #: folder, a Metashape .xml, an AliceVision .json/.sfm, or the photos folder with RealityCapture .xmp sidecars),
+    #: in the scan file's frame and units. The albedo is projected from the photos instead of baked from the scan's
+    #: colours. ``photo_masks``: a folder of masks named like the photos (white: usable).
+    photos: Path | None = None
+    cameras: Path | None = None
+    photo_masks: Path | None = None
 
     def asset_name(self) -> str:
         """The asset's name: ``--name``, else the output folder's name, as a valid identifier."""
@@ -77,8 +97,12 @@ class ProcessOptions:
         return self.cache_dir if self.cache_dir is not None else self.out_dir / ".lifecast" / "cache"
 
     def stage_names(self) -> tuple[str, ...]:
-        """The stages of this job, in order."""
-        return WRAP_STAGE_NAMES if self.template else STAGE_NAMES
+        """The stages of this job, in order (without the model stages switched off; ``photos`` after ``texture``
+        when there are photos)."""
+        names = WRAP_STAGE_NAMES if self.template else STAGE_NAMES
+        off = {n for n, on in (("delight", self.delight), ("inpaint", self.inpaint)) if not on}
+        photos = (PHOTO_STAGE,) if self.photos is not None else ()
+        return tuple(m for n in names if n not in off for m in ((n, *photos) if n == "texture" else (n,)))
 
     def last_stage(self) -> str | None:
         """The stage ``stop_after`` names in this job: ``lod`` and ``wrap`` both name the third stage."""
@@ -112,10 +136,14 @@ def check_options(opts: ProcessOptions) -> None:
     _check_look(opts.look)
     if not 1 <= opts.udims <= 100:
         raise InputError(f"UDIM tile count must be between 1 and 100, got {opts.udims}")
-    if opts.stop_after is not None and opts.stop_after not in (*STAGE_NAMES, "wrap"):
-        raise InputError(
-            f"unknown stage {opts.stop_after!r} for stop_after: one of {', '.join((*STAGE_NAMES, 'wrap'))}"
-        )
+    after_bake = STAGE_NAMES.index("texture") + 1
+    known = (*STAGE_NAMES[:after_bake], PHOTO_STAGE, *STAGE_NAMES[after_bake:], "wrap")
+    if opts.stop_after is not None and opts.stop_after not in known:
+        raise InputError(f"unknown stage {opts.stop_after!r} for stop_after: one of {', '.join(known)}")
+    if opts.stop_after in MODEL_STAGES and opts.stop_after not in opts.stage_names():
+        raise InputError(f"--stop-after {opts.stop_after}: that stage is switched off (--no-{opts.stop_after})")
+    if not 64 <= opts.delight_work_size <= 8192:
+        raise InputError(f"delight work size must lie between 64 and 8192 texels, got {opts.delight_work_size}")
     unknown = [m for m in opts.maps if m not in MAP_CHANNELS]
     if unknown:
         raise InputError(f"unknown map(s) {', '.join(unknown)}: choose from {', '.join(MAP_CHANNELS)}")
@@ -124,6 +152,7 @@ def check_options(opts: ProcessOptions) -> None:
     if not 0 <= opts.fill_holes_mm < math.inf:
         raise InputError(f"hole-filling limit must be a number >= 0 mm, got {opts.fill_holes_mm}")
     _check_wrap_options(opts)
+    _check_photo_options(opts)
 
 
 def _check_look(look: str) -> None:
@@ -157,4 +186,37 @@ def _check_wrap_options(opts: ProcessOptions) -> None:
         raise InputError("--keep-uvs keeps the scan's UVs: with --template the template's UVs are kept")
 
 
-__all__ = ["DEFAULT_MAPS", "STAGE_NAMES", "WRAP_STAGE_NAMES", "ProcessOptions", "check_options"]
+def _check_photo_options(opts: ProcessOptions) -> None:
+    """The photo options: photos and cameras together, folders and files that exist, an albedo to make."""
+    if opts.photos is None:
+        if opts.cameras is not None:
+            raise InputError("--cameras are the calibration of the capture's photos: give --photos too", opts.cameras)
+        if opts.photo_masks is not None:
+            raise InputError("--photo-masks mask the capture's photos: give --photos and --cameras", opts.photo_masks)
+        if opts.stop_after == PHOTO_STAGE:
+            raise InputError("there is no photos stage without --photos and --cameras (stop after texture instead)")
+        return
+    if opts.cameras is None:
+        raise InputError(
+            "--photos need their calibrated cameras: give --cameras (a COLMAP model folder, a Metashape .xml, an "
+            "AliceVision .json/.sfm, or the photos folder when RealityCapture .xmp sidecars sit beside them)",
+            opts.photos,
+        )
+    for what, folder in (("photos", opts.photos), ("photo masks", opts.photo_masks)):
+        if folder is not None and not folder.is_dir():
+            raise InputError(f"{what} folder {'is not a folder' if folder.exists() else 'not found'}", folder)
+    if not opts.cameras.exists():
+        raise InputError("cameras not found", opts.cameras)
+    if "albedo" not in opts.maps:
+        raise InputError("--photos make the albedo map: keep albedo in --maps")
+
+
+__all__ = [
+    "DEFAULT_MAPS",
+    "MODEL_STAGES",
+    "PHOTO_STAGE",
+    "STAGE_NAMES",
+    "WRAP_STAGE_NAMES",
+    "ProcessOptions",
+    "check_options",
+]

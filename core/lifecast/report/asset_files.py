@@ -50,7 +50,7 @@ def find_maps(maps_dir: Path) -> list[MapFile]:
 
 
 #: The order of maps on a sheet: the material's first, the coverage mask last.
-CHANNEL_ORDER = ("albedo", "normal", "displacement", "object_normal", "ao", "cavity", "mask")
+CHANNEL_ORDER = ("albedo", "normal", "displacement", "object_normal", "ao", "cavity", "holes", "mask")
 
 
 def _channel_rank(channel: str) -> int:

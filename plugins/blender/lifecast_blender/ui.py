@@ -13,7 +13,7 @@ import bpy
 
 from .jobs import WORKER_PYTHON_ENV
 from .landmarks import LandmarkError, read_landmarks
-from .operators import active_run, landmarks_path
+from .operators import active_run, albedo_images, landmarks_path
 from .properties import ADDON, preferences
 
 _WRAP = 42
@@ -72,13 +72,18 @@ class LIFECAST_PT_sidebar(bpy.types.Panel):
         col.prop(s, "udims")
         col.label(text="Maps")
         col.prop(s, "maps", expand=True)
+        col.prop(s, "delight")
+        col.prop(s, "inpaint")
+        col.label(text="Photo Texturing", icon="CAMERA_DATA")
+        col.prop(s, "photos")
+        col.prop(s, "cameras")
         col.prop(s, "template")
         if s.template:
             col.prop(s, "template_landmarks")
         col.prop(s, "subject")
 
         self._draw_landmarks(layout, context, s)
-        self._draw_run(layout, run)
+        self._draw_run(layout, context, run)
 
     def _draw_landmarks(self, layout: bpy.types.UILayout, context: bpy.types.Context, s: Any) -> None:
         box = layout.box()
@@ -95,7 +100,7 @@ class LIFECAST_PT_sidebar(bpy.types.Panel):
             row.label(text=name)
             row.operator("lifecast.remove_landmark", text="", icon="X").name = name
 
-    def _draw_run(self, layout: bpy.types.UILayout, run: Any) -> None:
+    def _draw_run(self, layout: bpy.types.UILayout, context: bpy.types.Context, run: Any) -> None:
         box = layout.box()
         session = active_run()
         running = session is not None and not session.finished
@@ -128,7 +133,34 @@ class LIFECAST_PT_sidebar(bpy.types.Panel):
                         col.label(text=line[:160])
         if run.asset and not running:
             box.operator("lifecast.import_asset", icon="IMPORT").filepath = run.asset
+            _draw_textures(box, context, run)
         box.operator("lifecast.open_qt_panel", icon="WINDOW")
+
+
+def _draw_textures(layout: bpy.types.UILayout, context: bpy.types.Context, run: Any) -> None:
+    """LOD0's albedo after a run: the raw bake and the delit albedo side by side, the switch, the shading file."""
+    if not run.albedo:
+        return
+    box = layout.box()
+    tiles = f" ({run.albedo_tiles} UDIM tiles, first shown)" if run.albedo_tiles > 1 else ""
+    box.label(text=f"Albedo LOD0{tiles}", icon="IMAGE_DATA")
+    albedo, raw = albedo_images(context)
+    delit = bool(run.albedo_raw)
+    shown = [(raw, "Raw Bake", "RAW"), (albedo, "Delit", "DELIT")] if delit else [(albedo, "Albedo", "")]
+    row = box.row()
+    for image, title, show in shown:
+        col = row.column(align=True)
+        if image is not None and image.preview is not None:
+            col.template_icon(icon_value=image.preview.icon_id, scale=6.0)
+        if show:
+            col.operator("lifecast.compare_albedo", text=title).show = show
+        else:
+            col.label(text=title)
+    if delit:
+        box.operator("lifecast.compare_albedo", icon="ARROW_LEFTRIGHT")
+        _labels(box, f"Shading: {run.shading}" if run.shading else "No shading map", icon="FILE_IMAGE")
+    else:
+        _labels(box, "Not delit: Delight Albedo was off, the albedo keeps the capture's lighting", icon="INFO")
 
 
 CLASSES = (LIFECAST_PT_sidebar,)

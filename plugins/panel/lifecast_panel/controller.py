@@ -16,7 +16,18 @@ from lifecast_panel.host import Host, PointSelection, UsdImporter
 from lifecast_panel.landmarks import Landmark, LandmarkSet, read_landmarks_json, write_landmarks_json
 from lifecast_panel.models import EXIT_OK, RunModel
 from lifecast_panel.protocol import WorkerEvent
-from lifecast_panel.steps import STEPS, Param, Step, job_value, param_applies, param_defaults, step_named
+from lifecast_panel.steps import (
+    PHOTO_PARAMS,
+    STEPS,
+    Param,
+    Step,
+    job_value,
+    last_stage,
+    param_applies,
+    param_defaults,
+    step_named,
+)
+from lifecast_panel.textures import AlbedoMaps, find_albedo_maps
 
 __all__ = ["LANDMARKS_FILE", "PanelController", "WorkerListener", "WorkerRunner"]
 
@@ -67,7 +78,7 @@ class PanelController:
         self.current_step: str = STEPS[0].name
         self.run = RunModel()
         self.running_step: str | None = None
-        self.results: dict[str, dict[str, Any]] = {}  # step -> {"stages": ..., "preview": ..., ...}
+        self.results: dict[str, dict[str, Any]] = {}  # step -> {"stages": ..., "preview": ..., "textures": ...}
         self.landmarks = LandmarkSet()
         self.template_info: dict[str, Any] | None = None  # the ``template`` job's answer for the current template
         self._queue: deque[tuple[str, dict[str, Any]]] = deque()
@@ -248,7 +259,11 @@ class PanelController:
     # ------------------------------------------------------------------ jobs
 
     def job_for(self, step_name: str) -> dict[str, Any]:
-        """The worker job that runs ``step_name`` with the current parameters."""
+        """The worker job that runs ``step_name`` with the current parameters.
+
+        Raises :class:`ValueError` for what no job can run: no scan, a step that runs nothing, half of a photo
+        session (Photos without Cameras or the other way round).
+        """
         step = step_named(step_name)
         if not step.runs:
             raise ValueError(f"step {step_name!r} does not run anything")
@@ -259,6 +274,13 @@ class PanelController:
             for p in step.params:
                 job[p.job_key] = job_value(p, self.params[p.name])
             return job
+        given = [name for name in PHOTO_PARAMS if str(self.params.get(name) or "").strip()]
+        if given and len(given) < len(PHOTO_PARAMS):
+            missing = next(name for name in PHOTO_PARAMS if name not in given)
+            raise ValueError(
+                f"photo texturing needs both Photos and Cameras: give the {missing}, or clear the {given[0]} to bake "
+                "the scan's colours"
+            )
         job = {"command": "process", "scan": str(self.scan), "out": str(self.out_dir)}
         # Every step sends every parameter, so the stages it runs share the cache with the later steps.
         # A parameter the current mode does not use goes as its default (an optional one is left out).
@@ -272,7 +294,7 @@ class PanelController:
             job["landmarks"] = str(self.landmarks_path())
         if self.subject:
             job["subject"] = self.subject
-        stop_after = step.stop_after_template if self.template() and step.stop_after_template else step.stop_after
+        stop_after = last_stage(step, self.params, template)
         if stop_after != "export":
             job["stop_after"] = stop_after
         return job
@@ -348,6 +370,7 @@ class PanelController:
             result["report"] = self.run.report
         if "asset" in self.run.outputs:
             result["asset"] = self.run.outputs["asset"]
+            result["textures"] = find_albedo_maps(Path(self.run.outputs["asset"]))
             self.host.report(f"asset written: {self.run.outputs['asset']}")
 
     def _record_template(self, result: dict[str, Any]) -> None:
@@ -371,6 +394,11 @@ class PanelController:
     def asset(self) -> Path | None:
         path = self.results.get("export", {}).get("asset")
         return Path(path) if path else None
+
+    def textures(self) -> AlbedoMaps | None:
+        """LOD0's albedo files (raw bake, delit, shading) of the exported asset, ``None`` before an export."""
+        found = self.results.get("export", {}).get("textures")
+        return found if isinstance(found, AlbedoMaps) else None
 
     def can_import(self) -> bool:
         return isinstance(self.host, UsdImporter) and self.asset() is not None

@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BUILTIN_TEMPLATES", "STEPS", "Param", "Step", "job_value", "param_applies", "param_defaults", "step_named"]
+__all__ = [
+    "BUILTIN_TEMPLATES",
+    "PHOTO_PARAMS",
+    "STEPS",
+    "Param",
+    "Step",
+    "job_value",
+    "last_stage",
+    "param_applies",
+    "param_defaults",
+    "step_named",
+]
 
 #: Templates the core ships (``lifecast process --template``); a path to a template mesh works too.
 BUILTIN_TEMPLATES = ("anny-head", "anny-body")
@@ -16,8 +27,10 @@ class Param:
     """One parameter as the panel shows it.
 
     ``kind`` is ``int``, ``float``, ``bool``, ``choice`` (one of ``choices``), ``text``
-    (free text; ``choices`` are suggestions) or ``int_list`` / ``text_list`` (comma
-    separated). ``job_key`` is the key of the worker job it sets (a :class:`ProcessOptions`
+    (free text; ``choices`` are suggestions), ``folder`` (a folder's path, picked or typed),
+    ``path`` (a file's or a folder's path; ``file_filter`` names the files the file dialog
+    offers) or ``int_list`` / ``text_list`` (comma separated). ``job_key`` is the key of the
+    worker job it sets (a :class:`ProcessOptions`
     field). An ``optional`` parameter is left out of the job while it is empty, so a job
     without it runs exactly as before the option existed.
 
@@ -40,6 +53,7 @@ class Param:
     optional: bool = False
     only_with_template: bool | None = None
     inactive_note: str = ""
+    file_filter: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,7 +61,13 @@ class Step:
     """One step of the walk: the pipeline stage it runs up to (``None``: no run) and its parameters.
 
     ``stop_after_template`` replaces ``stop_after`` when a template is picked (the
-    pipeline's ``wrap`` stage takes the place of ``lod``).
+    pipeline's ``wrap`` stage takes the place of ``lod``). ``runs_on`` names stages
+    that follow ``stop_after`` and belong to this step, each with the ``bool``
+    parameter that switches it on: the step runs on to the last one switched on
+    (the bake runs on through ``delight`` and ``inpaint``; the worker refuses to
+    stop after a stage that is switched off). ``runs_on_given`` names stages, before
+    those, that the job has when an optional parameter is given: the bake runs on
+    through ``photos`` when a Photos folder is given.
     """
 
     name: str
@@ -56,7 +76,12 @@ class Step:
     params: tuple[Param, ...] = ()
     runs: bool = True
     stop_after_template: str | None = None
+    runs_on: tuple[tuple[str, str], ...] = ()
+    runs_on_given: tuple[tuple[str, str], ...] = ()
 
+
+#: The parameters of photo texturing, given together or not at all (``lifecast process --photos --cameras``).
+PHOTO_PARAMS = ("photos", "cameras")
 
 STEPS: tuple[Step, ...] = (
     Step("scan", "Scan", None, (), runs=False),
@@ -158,8 +183,58 @@ STEPS: tuple[Step, ...] = (
                 "texture_size",
                 ("256", "512", "1024", "2048", "4096", "8192"),
             ),
-            Param("maps", "Maps", "text_list", ("albedo", "normal", "displacement"), "maps"),
+            Param(
+                "maps",
+                "Maps",
+                "text_list",
+                ("albedo", "normal", "displacement"),
+                "maps",
+                tooltip="Maps to bake, comma separated: albedo, normal, displacement, object_normal, ao, cavity, "
+                "holes.",
+            ),
+            Param(
+                "delight",
+                "Delight albedo",
+                "bool",
+                True,
+                "delight",
+                tooltip="Remove the capture's lighting from the baked albedo (the delight stage). The raw bake and "
+                "the shading removed are kept beside the asset's albedo, to compare.",
+            ),
+            Param(
+                "inpaint",
+                "Fill holes (inpaint)",
+                "bool",
+                True,
+                "inpaint",
+                tooltip="Fill the texels the scan did not reach, and the gutters between UV charts, from their "
+                "neighbours on the surface (the inpaint stage). Off: the bake's edge padding only.",
+            ),
+            Param(
+                "photos",
+                "Photos",
+                "folder",
+                "",
+                "photos",
+                tooltip="The capture's photos folder: the albedo is projected from the photos (the photos stage) "
+                "instead of baked from the scan's colours. Needs Cameras; empty: bake the scan's colours.",
+                optional=True,
+            ),
+            Param(
+                "cameras",
+                "Cameras",
+                "path",
+                "",
+                "cameras",
+                tooltip="The photos' calibrated cameras, in the scan file's frame and units: a COLMAP model folder, "
+                "a Metashape .xml, an AliceVision .sfm/.json, or the photos folder when RealityCapture .xmp "
+                "sidecars sit beside the photos.",
+                optional=True,
+                file_filter="Camera rigs (*.xml *.sfm *.json *.txt *.bin *.xmp);;All files (*)",
+            ),
         ),
+        runs_on=(("delight", "delight"), ("inpaint", "inpaint")),
+        runs_on_given=(("photos", "photos"),),
     ),
     Step(
         "export",
@@ -189,11 +264,28 @@ def param_applies(param: Param, template: str) -> bool:
     return param.only_with_template == bool(str(template).strip())
 
 
+def last_stage(step: Step, params: dict[str, Any], template: str) -> str | None:
+    """The stage ``step`` runs up to with these parameter values (by name) and template (``""``: none).
+
+    ``stop_after_template`` when a template is picked, then the last of ``runs_on_given`` whose
+    parameter is given and of ``runs_on`` whose parameter is on: the bake step stops after
+    ``inpaint``, ``delight``, ``photos`` or ``texture``.
+    """
+    stage = step.stop_after_template if str(template).strip() and step.stop_after_template else step.stop_after
+    for param, name in step.runs_on_given:
+        if str(params.get(param) or "").strip():
+            stage = name
+    for param, name in step.runs_on:
+        if bool(params.get(param)):
+            stage = name
+    return stage
+
+
 def job_value(param: Param, value: Any) -> Any:
     """A parameter's value as the worker job wants it (``None`` for an empty ``optional`` one)."""
     if param.optional and (value is None or str(value).strip() == ""):
         return None
-    if param.kind == "text":
+    if param.kind in ("text", "folder", "path"):
         return str(value).strip()
     if param.name == "keep_ground":
         return not bool(value)  # the job field is remove_ground_plane

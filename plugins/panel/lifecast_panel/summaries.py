@@ -45,6 +45,12 @@ LABELS = {
     "bbox": "Bounding box",
     "colour": "Colour from",
     "validation_errors": "Validation errors",
+    "delit_lods": "Delit LODs",
+    "weights": "Model weights",
+    "rig_format": "Camera rig",
+    "photos_used": "Photos used",
+    "photos_skipped": "Photos skipped",
+    "coverage_percent": "Coverage (%)",
 }
 
 #: Keys whose value is a share in [0, 1], shown as a percentage.

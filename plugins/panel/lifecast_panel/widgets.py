@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QImageReader, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
+    QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -34,8 +39,23 @@ from lifecast_panel.host import PointSelection
 from lifecast_panel.models import RunError, RunModel
 from lifecast_panel.steps import Param, Step
 from lifecast_panel.summaries import SummaryRow, summary_rows, summary_text
+from lifecast_panel.textures import AlbedoMaps
 
-__all__ = ["ErrorBanner", "LandmarkPicker", "LogView", "ParamForm", "ResultView", "StageProgressList", "SummaryTable"]
+__all__ = [
+    "THUMBNAIL_SIZE",
+    "ErrorBanner",
+    "LandmarkPicker",
+    "LogView",
+    "ParamForm",
+    "ResultView",
+    "StageProgressList",
+    "SummaryTable",
+    "TexturesView",
+    "load_thumbnail",
+]
+
+#: The longest side of a texture thumbnail, in pixels.
+THUMBNAIL_SIZE = 256
 
 
 class ParamForm(QWidget):
@@ -46,7 +66,8 @@ class ParamForm(QWidget):
     model's value back into the editor with the editor's signals blocked, so a value
     set from a script shows at once and never echoes back as a second edit.
     :meth:`show_mode` greys out the editors of parameters the current mode (wrap a
-    template or decimate) does not use.
+    template or decimate) does not use. A ``folder`` or ``path`` parameter's line edit has
+    buttons beside it (``browse_buttons``) that pick one in a file dialog.
     """
 
     def __init__(self, controller: PanelController, step: Step, parent: QWidget | None = None) -> None:
@@ -54,13 +75,14 @@ class ParamForm(QWidget):
         self.controller = controller
         self.editors: dict[str, QWidget] = {}
         self.params: dict[str, Param] = {}
+        self.browse_buttons: dict[str, list[QPushButton]] = {}
         self._layout = QFormLayout(self)
         for param in step.params:
             editor = self._editor(param, controller.params[param.name])
             editor.setToolTip(param.tooltip or param.job_key)
             self.editors[param.name] = editor
             self.params[param.name] = param
-            self._layout.addRow(param.label, editor)
+            self._layout.addRow(param.label, self._with_browse(param, editor))
         if not step.params:
             self._layout.addRow(QLabel("No parameters."))
         self.show_mode()
@@ -102,6 +124,36 @@ class ParamForm(QWidget):
         edit = QLineEdit(text)
         edit.editingFinished.connect(lambda e=edit, n=p.name: set_param(n, e.text()))
         return edit
+
+    def _with_browse(self, p: Param, editor: QWidget) -> QWidget:
+        """A ``folder`` or ``path`` editor with its Folder... (and File...) buttons in a row; others as they are."""
+        if p.kind not in ("folder", "path") or not isinstance(editor, QLineEdit):
+            return editor
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(editor, 1)
+        picks = [("File...", False)] if p.kind == "path" else []
+        for text, folder in [*picks, ("Folder...", True)]:
+            button = QPushButton(text)
+            button.setToolTip(f"Pick the {p.label.lower()} {'folder' if folder else 'file'}")
+            button.clicked.connect(lambda _=False, e=editor, f=folder, q=p: self._browse(q, e, f))
+            layout.addWidget(button)
+            self.browse_buttons.setdefault(p.name, []).append(button)
+        return row
+
+    def _browse(self, p: Param, edit: QLineEdit, folder: bool) -> None:
+        """Pick a folder (or a file) in a dialog that opens where the current value, else the scan, is."""
+        current = edit.text().strip()
+        scan = self.controller.scan
+        start = current or (str(scan.parent) if scan is not None else "")
+        if folder:
+            picked = QFileDialog.getExistingDirectory(self, p.label, start)
+        else:
+            picked, _ = QFileDialog.getOpenFileName(self, p.label, start, p.file_filter)
+        if picked:
+            edit.setText(picked)
+            self.controller.set_param(p.name, picked)
 
     def show_value(self, name: str, value: Any) -> None:
         """Show the model's ``value`` of ``name`` in its editor (no-op for a parameter of another step).
@@ -283,8 +335,113 @@ class SummaryTable(QTableWidget):
         self.resizeRowsToContents()
 
 
+def load_thumbnail(path: Path, size: int = THUMBNAIL_SIZE) -> tuple[QPixmap, QSize]:
+    """``path`` decoded at most ``size`` pixels on its longer side, and the file's own size.
+
+    A null pixmap (and an invalid size) when Qt cannot read the file (an EXR, a missing file).
+    """
+    reader = QImageReader(str(path))
+    full = reader.size()
+    if full.isValid() and (full.width() > size or full.height() > size):
+        reader.setScaledSize(full.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    return (QPixmap.fromImage(image) if not image.isNull() else QPixmap()), full
+
+
+def open_with_system(path: Path) -> bool:
+    """Open ``path`` in the application the desktop associates with it; ``True`` if one was started."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+
+class TexturesView(QGroupBox):
+    """LOD0's albedo after a run: the raw bake and the delit albedo side by side, and the shading removed.
+
+    Qt reads neither the shading (a linear float EXR) nor asks the worker to convert it:
+    the view names the file, with an Open button that hands it to the system's image
+    viewer. Thumbnails are the first UDIM tile, decoded once per set of files.
+    """
+
+    def __init__(self, parent: QWidget | None = None, opener: Callable[[Path], bool] = open_with_system) -> None:
+        super().__init__("Textures", parent)
+        self._opener = opener
+        grid = QGridLayout(self)
+        self.raw_image, self.raw_caption = self._thumbnail()
+        self.albedo_image, self.albedo_caption = self._thumbnail()
+        grid.addWidget(self.raw_image, 0, 0)
+        grid.addWidget(self.albedo_image, 0, 1)
+        grid.addWidget(self.raw_caption, 1, 0)
+        grid.addWidget(self.albedo_caption, 1, 1)
+        self.shading = QLabel()
+        self.shading.setWordWrap(True)
+        self.shading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_shading = QPushButton("Open")
+        self.open_shading.setToolTip("Open the shading map (linear EXR) in the system's image viewer")
+        self.open_shading.clicked.connect(self._open_shading)
+        row = QHBoxLayout()
+        row.addWidget(self.shading, 1)
+        row.addWidget(self.open_shading)
+        grid.addLayout(row, 2, 0, 1, 2)
+        self.maps: AlbedoMaps | None = None
+        self.hide()
+
+    @staticmethod
+    def _thumbnail() -> tuple[QLabel, QLabel]:
+        image = QLabel()
+        image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        image.setMinimumSize(THUMBNAIL_SIZE // 2, THUMBNAIL_SIZE // 2)
+        caption = QLabel()
+        caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        caption.setWordWrap(True)
+        return image, caption
+
+    def show_maps(self, maps: AlbedoMaps | None) -> None:
+        """Show these files (hidden for ``None``); the same files, unchanged on disk, are not decoded again."""
+        if maps == self.maps:
+            return
+        self.maps = maps
+        if maps is None:
+            self.hide()
+            return
+        tiles = f", {len(maps.tiles)} UDIM tiles, first shown" if len(maps.tiles) > 1 else ""
+        self._show(
+            self.albedo_image,
+            self.albedo_caption,
+            maps.albedo,
+            f"Delit LOD{maps.lod}" if maps.delit else f"LOD{maps.lod} (not delit)",
+        )
+        if maps.raw is not None:
+            self._show(self.raw_image, self.raw_caption, maps.raw, f"Raw bake LOD{maps.lod}")
+            self.raw_image.show()
+        else:
+            self.raw_image.clear()
+            self.raw_image.hide()
+            self.raw_caption.setText("Delight was off: the albedo keeps the capture's lighting.")
+        if maps.shading is not None:
+            self.shading.setText(f"Shading{tiles}: {maps.shading}")
+        else:
+            self.shading.setText(f"No shading map{tiles}.")
+        self.open_shading.setVisible(maps.shading is not None)
+        self.show()
+
+    @staticmethod
+    def _show(image: QLabel, caption: QLabel, path: Path, title: str) -> None:
+        pixmap, full = load_thumbnail(path)
+        if pixmap.isNull():
+            image.clear()
+            image.setText(f"no preview of {path.suffix} files")
+        else:
+            image.setPixmap(pixmap)
+        size = f" – {full.width()} × {full.height()}" if full.isValid() else ""
+        caption.setText(f"{title}{size}\n{path.name}")
+        caption.setToolTip(str(path))
+
+    def _open_shading(self) -> None:
+        if self.maps is not None and self.maps.shading is not None:
+            self._opener(self.maps.shading)
+
+
 class ResultView(QWidget):
-    """A step's result: the preview image the worker rendered and its numbers as label/value rows."""
+    """A step's result: the preview image the worker rendered, the textures it made and its numbers as rows."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -293,8 +450,10 @@ class ResultView(QWidget):
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(256, 256)
+        self.textures = TexturesView()
         self.numbers = SummaryTable()
         layout.addWidget(self.image, 1)
+        layout.addWidget(self.textures)
         layout.addWidget(self.numbers, 1)
         self.text = ""
 
@@ -307,6 +466,8 @@ class ResultView(QWidget):
             )
         else:
             self.image.clear()
+        textures = result.get("textures")
+        self.textures.show_maps(textures if isinstance(textures, AlbedoMaps) else None)
         self.numbers.show_rows(summary_rows(result))
         self.text = summary_text(result)
 

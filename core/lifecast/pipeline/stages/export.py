@@ -12,7 +12,10 @@ from lifecast.pipeline.store import StageFile
 #: version 4: a wrapped template's LOD0 keeps the template's polygons (quads) and per-corner UVs.
 #: version 5: the normals authored are the angle-weighted ones the maps were baked against.
 #: version 6: the material carries the look's MaterialX network (``look``) beside UsdPreviewSurface.
-VERSION = "6"
+#: version 7: the maps of the texture model stages (delight, inpaint) overlay the bake's.
+VERSION = "7"
+#: Stages whose ``maps`` overlay the bake's, in order (a later one's file replaces an earlier one's).
+MAP_STAGES = ("texture", "photos", "delight", "inpaint")
 
 
 def run(ctx: StageContext) -> dict[str, Any]:
@@ -25,11 +28,13 @@ def run(ctx: StageContext) -> dict[str, Any]:
     p = ctx.params
     lods: list[TriMesh] = ctx.input("uv", "lods")
     polygons: list[PolygonFaces | None] = [None] * len(lods)
-    textures: list[dict[str, str]] = ctx.input("texture", "textures")
+    last = [s for s in MAP_STAGES if s in ctx.inputs][-1]
+    textures: list[dict[str, str]] = ctx.input(last, "textures")
     asset_dir = ctx.files_dir / "asset"
-    maps: StageFile | None = ctx.input("texture", "maps")
-    if maps is not None and maps.path.is_dir():
-        shutil.copytree(maps.path, asset_dir / "maps")
+    for stage in MAP_STAGES:
+        maps: StageFile | None = ctx.input(stage, "maps") if stage in ctx.inputs else None
+        if maps is not None and maps.path.is_dir():
+            shutil.copytree(maps.path, asset_dir / "maps", dirs_exist_ok=True)
     provenance = dict(p["provenance"])
     if "wrap" in ctx.inputs:
         wrap_files: StageFile = ctx.input("wrap", "files")
@@ -72,4 +77,4 @@ def run(ctx: StageContext) -> dict[str, Any]:
     }
 
 
-__all__ = ["VERSION", "run"]
+__all__ = ["MAP_STAGES", "VERSION", "run"]

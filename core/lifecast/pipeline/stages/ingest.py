@@ -6,15 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lifecast.mesh import METERS_PER_UNIT, Scan, TriMesh, UpAxis
 from lifecast.pipeline.stage import StageContext, scaled_progress
 
-VERSION = "2"
+#: version 3: outputs ``scan_to_asset``, the transform from the scan file's coordinates to the asset's.
+VERSION = "3"
 
 
 def run(ctx: StageContext) -> dict[str, Any]:
-    """Outputs ``mesh`` (in asset space), ``notes`` (what reading decided) and ``summary``."""
+    """Outputs ``mesh`` (in asset space), ``scan_to_asset`` (the ``(4, 4) float64`` matrix taking the scan file's
+    coordinates there, :func:`asset_transform`), ``notes`` (what reading decided) and ``summary``."""
     from lifecast.io import read_scan
 
     p = ctx.params
@@ -49,6 +52,7 @@ def run(ctx: StageContext) -> dict[str, Any]:
     ctx.progress(1.0)
     return {
         "mesh": mesh,
+        "scan_to_asset": asset_transform(scale, scan.up),
         "notes": notes,
         "summary": {
             "vertices": len(mesh.vertices),
@@ -69,6 +73,18 @@ def to_asset_space(points: np.ndarray, scale: float, up: UpAxis) -> np.ndarray:
     return v
 
 
+def asset_transform(scale: float, up: UpAxis) -> NDArray[np.float64]:
+    """The ``(4, 4) float64`` matrix of :func:`to_asset_space`: ``asset = M @ (x, y, z, 1)`` for a scan-file point.
+
+    Things given in the scan file's frame (cameras, landmarks) are moved to the asset with it.
+    """
+    matrix = np.eye(4) * scale
+    matrix[3, 3] = 1.0
+    if up == "z":
+        matrix[:3, :3] = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]) * scale
+    return matrix
+
+
 def _mesh_to_asset_space(mesh: TriMesh, scale: float, up: UpAxis) -> TriMesh:
     """The mesh in asset space (:func:`to_asset_space`), normals rotated with it."""
     v = to_asset_space(mesh.vertices, scale, up)
@@ -84,4 +100,4 @@ def _colour_source(mesh: TriMesh) -> str:
     return "vertex" if mesh.vertex_colors is not None else "none"
 
 
-__all__ = ["VERSION", "run", "to_asset_space"]
+__all__ = ["VERSION", "asset_transform", "run", "to_asset_space"]

@@ -1,0 +1,128 @@
+"""Held-out evaluation of the delight model against the baselines, in one run on the same captures.
+
+Two sets, neither ever trained on:
+
+- ``procedural``: the training meshes under skins and lights of seeds from :data:`EVAL_SEED_BASE` up (training
+  draws seeds below :data:`lifecast.ml.train.TRAIN_SEED_LIMIT`);
+- ``lee-perry-smith``: the Lee Perry-Smith head's geometry (never a training mesh) with its colour map
+  ``Map-COL.jpg`` as the albedo, lit by lights of held-out seeds.
+
+Each method's albedo is scored by :func:`lifecast.ml.metrics.albedo_scores` inside the coverage mask: the lit
+input itself, :func:`lifecast.ml.baselines.divide_by_ao`, :func:`lifecast.ml.baselines.unity_style`, the SH fit
+alone (per channel) and the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from lifecast.color import srgb_to_linear
+from lifecast.ml.baselines import divide_by_ao, unity_style
+from lifecast.ml.delight import delight_arrays
+from lifecast.ml.metrics import albedo_scores
+from lifecast.ml.training_data import capture
+from lifecast.ml.training_meshes import LPS_OBJ, TrainingMesh, training_meshes
+from lifecast.pipeline.stage import ProgressFn, no_progress
+
+#: The first evaluation seed.
+EVAL_SEED_BASE = 2_000_000_000
+#: The methods scored, in table order.
+METHODS = ("lit input", "divide by AO", "Unity-style SH + AO", "SH fit per channel", "lifecast delight")
+
+
+def lps_albedo(size: int) -> np.ndarray:
+    """``(size, size, 3) float32`` the Lee Perry-Smith colour map, linear, resampled to ``size``."""
+    path = LPS_OBJ.parent / "Map-COL.jpg"
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(path)
+    rgb = cv2.resize(image[:, :, ::-1], (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    return srgb_to_linear(rgb)
+
+
+def score_capture(
+    model: torch.nn.Module | None, mesh: TrainingMesh, seed: int, albedo: np.ndarray | None = None
+) -> dict[str, dict[str, float]]:
+    """``{method: {"psnr", "ssim"}}`` for one capture of ``mesh`` (the model's row only when given)."""
+    cap = capture(mesh, seed, albedo)
+    g = mesh.maps
+    truth, lit, cov = cap.albedo, cap.lit, g.covered
+    estimates = {
+        "lit input": lit,
+        "divide by AO": divide_by_ao(lit, g),
+        "Unity-style SH + AO": unity_style(lit, g),
+        "SH fit per channel": delight_arrays(None, [lit], [g])[0].albedo,
+    }
+    if model is not None:
+        estimates["lifecast delight"] = delight_arrays(model, [lit], [g])[0].albedo
+    return {name: albedo_scores(est, truth, cov) for name, est in estimates.items()}
+
+
+def _mean(rows: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for method in rows[0]:
+        out[method] = {
+            k: round(float(np.mean([r[method][k] for r in rows])), 3 if k == "psnr" else 4) for k in ("psnr", "ssim")
+        }
+    return out
+
+
+def evaluate(
+    model: torch.nn.Module | None,
+    cache_dir: Path,
+    *,
+    captures: int = 6,
+    size: int = 1024,
+    meshes: tuple[str, ...] | None = None,
+    progress: ProgressFn = no_progress,
+) -> dict[str, Any]:
+    """Mean scores per method on each held-out set (``captures`` captures each), plus the per-capture rows.
+
+    ``meshes``: the training meshes the procedural set lights (default: all, round-robin).
+    Returns ``{"sets": {set: {method: {"psnr", "ssim"}}}, "captures": {set: [rows]}, "seeds": {set: [...]}}``.
+    """
+    train = training_meshes(cache_dir, size=size, names=meshes)
+    lps = training_meshes(cache_dir, size=size, names=("lps-head",))[0]
+    sets: dict[str, list[tuple[TrainingMesh, int, np.ndarray | None]]] = {
+        "procedural": [(train[i % len(train)], EVAL_SEED_BASE + i, None) for i in range(captures)],
+        "lee-perry-smith": [(lps, EVAL_SEED_BASE + 1000 + i, lps_albedo(size)) for i in range(captures)],
+    }
+    result: dict[str, Any] = {"sets": {}, "captures": {}, "seeds": {}}
+    total = sum(len(v) for v in sets.values())
+    done = 0
+    for name, items in sets.items():
+        rows = []
+        for mesh, seed, albedo in items:
+            rows.append(score_capture(model, mesh, seed, albedo))
+            done += 1
+            progress(done / total, f"evaluated {name} seed {seed}")
+        result["sets"][name] = _mean(rows)
+        result["captures"][name] = rows
+        result["seeds"][name] = [s for _, s, _ in items]
+    return result
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The mean scores as a Markdown table (PSNR dB / SSIM per set)."""
+    sets = list(result["sets"])
+    head = "| method | " + " | ".join(f"{s} PSNR | {s} SSIM" for s in sets) + " |"
+    sep = "|---|" + "---|---|" * len(sets)
+    lines = [head, sep]
+    for method in METHODS:
+        if method not in result["sets"][sets[0]]:
+            continue
+        cells = []
+        for s in sets:
+            m = result["sets"][s][method]
+            cells.append(f"{m['psnr']:.2f} | {m['ssim']:.4f}")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+__all__ = ["EVAL_SEED_BASE", "METHODS", "evaluate", "format_table", "lps_albedo", "score_capture"]

@@ -1,0 +1,92 @@
+"""Delighting a texture set of a mesh, for the ``delight`` command and the pipeline's ``delight`` stage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from lifecast.ml.delight import DelitTile, delight_arrays
+from lifecast.ml.geometry_maps import GeometryTile
+from lifecast.ml.texture_files import encode_for, read_mask, staged_outputs, tile_path, write_image
+from lifecast.pipeline.stage import ProgressFn, no_progress
+
+
+def shading_pattern(out: Path) -> Path:
+    """``head_albedo.<UDIM>.png`` -> ``head_albedo_shading.<UDIM>.exr`` (the shading written beside an albedo)."""
+    stem, _, rest = out.name.partition(".")
+    middle = rest.rsplit(".", 1)[0] + "." if "." in rest else ""
+    return out.with_name(f"{stem}_shading.{middle}exr")
+
+
+def output_paths(out: Path, tiles: Sequence[int]) -> list[tuple[Path, Path]]:
+    """``(albedo, shading)`` file of every tile for the output pattern ``out``."""
+    shading = shading_pattern(out)
+    return [(tile_path(out, u), tile_path(shading, u)) for u in tiles]
+
+
+@dataclass(frozen=True)
+class DelitSet:
+    """A texture set delit: each tile's albedo and shading, and numbers for the summary."""
+
+    tiles: list[DelitTile]
+    summary: dict[str, Any]
+
+    def write(self, paths: Sequence[tuple[Path, Path]]) -> list[Path]:
+        """Write every tile's albedo and shading (all or nothing); returns the files written."""
+        flat = [p for pair in paths for p in pair]
+        with staged_outputs(flat) as temps:
+            for tile, (tmp_albedo, tmp_shading) in zip(
+                self.tiles, zip(temps[::2], temps[1::2], strict=True), strict=True
+            ):
+                write_image(tmp_albedo, encode_for(tmp_albedo, tile.albedo))
+                write_image(tmp_shading, tile.shading.astype(np.float32))
+        return flat
+
+
+def _excluding(geometry: GeometryTile, mask: NDArray[np.bool_] | None) -> GeometryTile:
+    if mask is None:
+        return geometry
+    small = cv2.resize(mask.astype(np.uint8), (geometry.size, geometry.size), interpolation=cv2.INTER_NEAREST) > 0
+    return replace(geometry, covered=geometry.covered & ~small)
+
+
+def delight_texture_set(
+    model: torch.nn.Module,
+    textures: Sequence[NDArray[np.float32]],
+    geometry: Sequence[GeometryTile],
+    *,
+    mask: Path | Sequence[NDArray[np.bool_] | None] | None = None,
+    device: str = "cpu",
+    progress: ProgressFn = no_progress,
+) -> DelitSet:
+    """Delight linear ``textures[i] (h, h, 3)`` of the tiles ``geometry[i]`` (at the working size).
+
+    ``mask``: texels the fit and the model ignore (their albedo is divided by the shading around them): a
+    ``<UDIM>`` pattern of mask images (white = ignore), arrays per tile, or ``None``.
+    """
+    size = textures[0].shape[0]
+    if isinstance(mask, Path):
+        masks: list[NDArray[np.bool_] | None] = [read_mask(tile_path(mask, g.udim), size) for g in geometry]
+    else:
+        masks = list(mask) if mask is not None else [None] * len(geometry)
+    used = [_excluding(g, m) for g, m in zip(geometry, masks, strict=True)]
+    covered_full = [
+        cv2.resize(g.covered.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0 for g in used
+    ]
+    tiles = delight_arrays(model, textures, used, covered_full, device=device, progress=progress)
+    shading = np.concatenate([t.shading[c].astype(np.float32) for t, c in zip(tiles, covered_full, strict=True)])
+    summary = {
+        "shading_p5": round(float(np.percentile(shading, 5)), 4) if len(shading) else None,
+        "shading_p95": round(float(np.percentile(shading, 95)), 4) if len(shading) else None,
+    }
+    return DelitSet(tiles, summary)
+
+
+__all__ = ["DelitSet", "delight_texture_set", "output_paths", "shading_pattern"]

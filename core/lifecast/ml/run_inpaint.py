@@ -1,0 +1,78 @@
+"""Inpainting a texture set of a mesh, for the ``inpaint`` command and the pipeline's ``inpaint`` stage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lifecast.errors import InputError
+from lifecast.mesh import TriMesh
+from lifecast.ml.geometry_maps import GeometryTile, geometry_maps, mesh_tiles
+from lifecast.ml.inpaint import inpaint_tiles
+from lifecast.ml.texture_files import (
+    check_pattern,
+    encode_for,
+    read_mask,
+    read_texture_set,
+    staged_outputs,
+    tile_path,
+    write_image,
+)
+from lifecast.pipeline.stage import ProgressFn, no_progress, scaled_progress
+
+#: Rays per texel for the occlusion the fill's shading proxy reads.
+AO_SAMPLES = 8
+
+
+def fill_texture_set(
+    mesh: TriMesh,
+    textures: Sequence[NDArray[np.float32]],
+    tiles: Sequence[int],
+    holes: Sequence[NDArray[np.bool_]],
+    *,
+    progress: ProgressFn = no_progress,
+) -> tuple[list[NDArray[np.float32]], list[GeometryTile]]:
+    """Fill ``holes[i] (s, s)`` (and the gutters) of linear ``textures[i] (s, s, 3)`` of ``tiles``."""
+    size = textures[0].shape[0]
+    geometry = geometry_maps(
+        mesh, size, udims=list(tiles), ao_samples=AO_SAMPLES, cavity=False, progress=scaled_progress(progress, 0, 0.4)
+    )
+    filled = inpaint_tiles(textures, holes, geometry, progress=scaled_progress(progress, 0.4, 1.0))
+    return filled, geometry
+
+
+def inpaint_texture_set(
+    mesh: TriMesh, texture: Path, out: Path, mask: Path | None, *, progress: ProgressFn = no_progress
+) -> tuple[list[Path], dict[str, Any]]:
+    """``lifecast inpaint``: read, fill, write every tile (all or nothing). Without ``mask``, only the texels no
+    face covers are filled. Returns the files written and a summary."""
+    tiles = mesh_tiles(mesh)
+    check_pattern(out, tiles, "output")
+    textures = read_texture_set(texture, tiles)
+    size = textures[0].shape[0]
+    if mask is not None:
+        check_pattern(mask, tiles, "mask")
+        holes = [read_mask(tile_path(mask, u), size) for u in tiles]
+        if not any(h.any() for h in holes):
+            raise InputError(f"the mask {mask.name} marks nothing to fill (no white texels)", mask)
+    else:
+        holes = [np.zeros((size, size), bool) for _ in tiles]
+    filled, geometry = fill_texture_set(mesh, textures, tiles, holes, progress=progress)
+    paths = [tile_path(out, u) for u in tiles]
+    with staged_outputs(paths) as temps:
+        for tmp, image in zip(temps, filled, strict=True):
+            write_image(tmp, encode_for(tmp, image))
+    count = int(sum(int((h & g.covered).sum() + (~g.covered).sum()) for h, g in zip(holes, geometry, strict=True)))
+    summary = {
+        "filled_texels": count,
+        "hole_texels": int(sum(int((h & g.covered).sum()) for h, g in zip(holes, geometry, strict=True))),
+        "tiles": list(tiles),
+    }
+    return paths, summary
+
+
+__all__ = ["AO_SAMPLES", "fill_texture_set", "inpaint_texture_set"]

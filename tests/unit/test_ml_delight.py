@@ -1,0 +1,158 @@
+"""The delight machinery: the lighting fit, tiled inference, upsampling, geometry maps, weights checks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from lifecast.errors import InputError
+from lifecast.ml.delight import delight_arrays, upsample_bands
+from lifecast.ml.features import FEATURES
+from lifecast.ml.geometry_maps import geometry_maps
+from lifecast.ml.metrics import albedo_scores
+from lifecast.ml.sh import fit_shading, sh_basis
+from lifecast.ml.tiling import margin, run_tiled
+from lifecast.ml.unet import UNet
+from lifecast.ml.weights import DELIGHT_BASE, MANIFEST, WEIGHTS_DIR, load_checked, load_delight_model, sha256_file
+from tests.ml_helpers import uv_sphere
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    v = rng.normal(size=(n, 3))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_sh_fit_recovers_a_known_lighting() -> None:
+    rng = np.random.default_rng(0)
+    n = _unit(rng, 20000)
+    ao = rng.uniform(0.5, 1.0, 20000).astype(np.float32)
+    coeffs = np.zeros((9, 3), np.float32)
+    coeffs[0] = 2.0
+    coeffs[1:4] = rng.normal(scale=0.4, size=(3, 3))
+    albedo = np.array([0.5, 0.35, 0.3], np.float32)
+    lit = albedo * ao[:, None] * (sh_basis(n) @ coeffs)
+    fit = fit_shading(lit, n, ao)
+    shading = fit.shading(n, ao)
+    implied = lit / shading  # a constant albedo times the fit's mean-1 gauge
+    spread = implied.std(axis=0) / implied.mean(axis=0)
+    assert spread.max() < 2e-3  # measured 3e-5 (the ridge)
+    assert np.allclose(shading.mean(axis=0), 1.0, atol=0.01)  # measured 0.996-0.999 (the floor at MIN_SHADING)
+
+
+def test_sh_fit_down_weights_highlights() -> None:
+    rng = np.random.default_rng(1)
+    n = _unit(rng, 20000)
+    ao = np.ones(20000, np.float32)
+    truth = 1.0 + 0.5 * n[:, 1]
+    lit = np.repeat(truth[:, None], 3, axis=1).astype(np.float32)
+    shine = rng.random(20000) < 0.05
+    lit[shine] *= 4.0  # specular spots
+    fit = fit_shading(lit, n, ao)
+    ratio = fit.shading(n, ao)[:, 0] / truth
+    assert ratio[~shine].std() < 0.02  # measured 0.006; a plain least-squares fit is pulled 0.04 by the spots
+
+
+def test_tiles_agree_with_one_pass() -> None:
+    torch.manual_seed(0)
+    model = UNet(FEATURES, 3, width=8)
+    torch.nn.init.normal_(model.head.weight, std=0.1)
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(FEATURES, 200, 172)).astype(np.float32)
+    tiled = run_tiled(model, x, tile=64)
+    m = margin()
+    padded = np.pad(x, ((0, 0), (m, m + 56), (m, m + 84)))  # zero context beyond the map, as each tile reads
+    with torch.no_grad():
+        whole = model(torch.from_numpy(padded)[None])[0].numpy()[:, m : m + 200, m : m + 172]
+    assert np.abs(tiled - whole).max() < 1e-4  # float rounding only (measured 2e-6)
+
+
+def test_upsampling_in_bands_equals_one_resize() -> None:
+    rng = np.random.default_rng(3)
+    small = rng.normal(size=(64, 64, 3)).astype(np.float32)
+    bands = np.concatenate([b for _, b in upsample_bands(small, 256, band=40)])
+    whole = cv2.resize(small, (256, 256), interpolation=cv2.INTER_LINEAR)
+    assert np.abs(bands - whole).max() < 1e-5
+
+
+def test_geometry_maps_of_a_sphere() -> None:
+    mesh = uv_sphere(48, 24, radius=0.1)
+    (tile,) = geometry_maps(mesh, 128, ao_samples=8)
+    cov = tile.covered
+    assert 0.8 < cov.mean() < 0.95
+    radial = tile.position[cov] / np.linalg.norm(tile.position[cov], axis=1, keepdims=True)
+    assert np.einsum("ij,ij->i", radial, tile.normal[cov]).min() > 0.99
+    assert tile.ao[cov].mean() > 0.97  # a convex sphere occludes nothing (rays leave from a hair above)
+    assert (tile.face[~cov] == -1).all()
+
+
+def test_no_uvs_is_refused() -> None:
+    mesh = uv_sphere().with_(uvs=None, face_uvs=None)
+    with pytest.raises(InputError, match="no UVs"):
+        geometry_maps(mesh, 64)
+
+
+def test_delight_removes_a_directional_light_on_a_sphere() -> None:
+    """The fit alone (``model=None``) already removes a smooth light; the shipped model must not undo that."""
+    mesh = uv_sphere(64, 32, radius=0.1)
+    (g,) = geometry_maps(mesh, 256, ao_samples=0)
+    cov = g.covered
+    rng = np.random.default_rng(4)
+    albedo = np.zeros((256, 256, 3), np.float32)
+    spots = cv2.GaussianBlur(rng.random((256, 256)).astype(np.float32), (0, 0), 3)
+    albedo[cov] = np.array([0.45, 0.3, 0.25], np.float32) * (0.8 + 0.4 * spots[cov])[:, None]
+    light = np.array([0.3, 0.8, 0.5], np.float32) / np.linalg.norm([0.3, 0.8, 0.5])
+    shading = 0.25 + np.maximum(g.normal @ light, 0.0)
+    lit = albedo * shading[..., None]
+    lit_score = albedo_scores(lit, albedo, cov)["psnr"]
+    fit_only = delight_arrays(None, [lit], [g])[0].albedo
+    model, _ = load_delight_model()
+    delit = delight_arrays(model, [lit], [g])[0].albedo
+    fit_score = albedo_scores(fit_only, albedo, cov)["psnr"]
+    model_score = albedo_scores(delit, albedo, cov)["psnr"]
+    assert fit_score > lit_score + 8.0  # measured lit 19.3 dB, fit 31.0 dB
+    assert model_score > lit_score + 8.0
+
+
+def test_changed_weights_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "weights"
+    shutil.copytree(WEIGHTS_DIR, folder)
+    path = folder / DELIGHT_BASE
+    load_checked(path)  # as shipped: fine
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="do not match their recorded SHA-256"):
+        load_checked(path)
+    (folder / MANIFEST).unlink()
+    with pytest.raises(InputError, match="no recorded hash"):
+        load_checked(path)
+    with pytest.raises(InputError, match="not found"):
+        load_checked(folder / "missing.safetensors")
+
+
+def test_shipped_weights_match_their_manifest_and_are_small() -> None:
+    path = WEIGHTS_DIR / DELIGHT_BASE
+    assert path.stat().st_size < 20 * 1024 * 1024
+    import json
+
+    assert json.loads((WEIGHTS_DIR / MANIFEST).read_text())[DELIGHT_BASE] == sha256_file(path)
+    assert (WEIGHTS_DIR / "MODEL_CARD.md").is_file()
+
+
+def test_cuda_agrees_with_cpu() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here: the delight's CPU/CUDA agreement is not tested")
+    mesh = uv_sphere(48, 24, radius=0.1)
+    (g,) = geometry_maps(mesh, 256, ao_samples=0)
+    rng = np.random.default_rng(5)
+    lit = np.where(g.covered[..., None], rng.uniform(0.1, 0.6, (256, 256, 3)), 0).astype(np.float32)
+    model, _ = load_delight_model()
+    cpu = delight_arrays(model, [lit], [g])[0].albedo
+    cuda_model, _ = load_delight_model(device="cuda")
+    gpu = delight_arrays(cuda_model, [lit], [g], device="cuda")[0].albedo
+    assert np.abs(cpu - gpu)[g.covered].max() < 1e-3
