@@ -1051,3 +1051,52 @@ def test_blender_refuses_photos_without_cameras_before_starting_a_worker(blender
     half = blender_photos["half"]
     assert half["result"] == ["RAISED"] and "needs both Photos and Cameras: set Cameras" in half["error"]
     assert blender_photos["jobs"] == 1  # no second worker was started
+
+
+# ---------------------------------------------------------------------------------------------------- corrections
+
+
+def test_the_correction_job_names_the_asset_folder_the_fix_and_the_subject(tmp_path: Path) -> None:
+    from lifecast_blender.jobs import correction_job, fix_save_path
+
+    asset = tmp_path / "out" / "asset.usda"
+    fix = tmp_path / "painted.png"
+    fix.write_bytes(b"png")
+    job = correction_job(str(asset), str(fix), " ana ")
+    assert job == {"command": "correct", "asset": str(asset.parent), "fixed": str(fix), "subject": "ana"}
+    assert correction_job(str(asset), str(tmp_path / "p.<UDIM>.png"), "ana", show=str(tmp_path))["show"] == str(
+        tmp_path
+    )
+    for args, message in (
+        (("", str(fix), "ana"), "process a scan first"),
+        ((str(asset), str(fix), ""), "without a subject"),
+        ((str(asset), "", "ana"), "paint the albedo"),
+        ((str(asset), str(tmp_path / "gone.png"), "ana"), "does not exist"),
+        ((str(asset), str(tmp_path / "p.psd"), "ana"), "not p.psd"),
+    ):
+        with pytest.raises(JobError, match=message):
+            correction_job(*args)
+    albedo = str(tmp_path / "out" / "maps" / "head_lod0_albedo.1001.png")
+    assert fix_save_path(str(asset), albedo, False) == str(
+        tmp_path / "out" / ".lifecast" / "fixes" / "head_lod0_albedo_fixed.png"
+    )
+    assert fix_save_path(str(asset), albedo.replace("1001", "<UDIM>"), True).endswith(
+        "head_lod0_albedo_fixed.<UDIM>.png"
+    )
+
+
+def test_a_correct_run_reads_as_one_line() -> None:
+    from lifecast_blender.run_state import correction_line
+
+    state = RunState(command="correct")
+    state.apply(WorkerEvent("run_start", {"command": "correct", "stages": ["correct"]}))
+    report = {"correction_id": "c-1", "changed_texels": 4321, "changed_fraction": 0.066, "local": True}
+    state.apply(WorkerEvent("done", {"ok": True, "outputs": {}, "report": report}))
+    assert correction_line(state) == ""  # not finished yet
+    state.finish(0)
+    line = correction_line(state)
+    assert line.startswith("correction c-1 recorded: 4,321 texels changed (6.60 %)") and "adapters need a show" in line
+    failed = RunState(command="correct")
+    failed.apply(WorkerEvent("error", {"message": "the fix's tile 1001 is 8x8", "exit_code": 2}))
+    failed.finish(2)
+    assert correction_line(failed) == "Cannot use this input: the fix's tile 1001 is 8x8"

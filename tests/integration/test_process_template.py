@@ -132,7 +132,8 @@ def test_the_qa_page_shows_the_wraps_residuals_in_mm(run: tuple[Path, Path, subp
     assert len(fit["landmark_residuals"]) > 0 and all(name in page.text for name in fit["landmark_residuals"])
     assert sum(1 for i in page.images if i["alt"].startswith("residual heatmap")) == 3
     assert not [i for i in page.images if i["alt"].startswith("hole ")], "the template spans the scan's holes"
-    assert len(page.maps) == 4, "albedo, normal, displacement and the mask of the one LOD"
+    # The one LOD's albedo (final and raw), normal, displacement, holes, mask and the shading the delight removed.
+    assert len(page.maps) == 7
 
 
 def _asset_mesh_of(asset: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -244,7 +245,8 @@ def test_an_export_from_the_cached_wrap_keeps_the_polygons(
     proc = run_cli("process", sample_scan, "-o", again, "--name", "head", *args)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ends = {e.data["stage"]: e.data["cached"] for e in events_of(proc.stdout) if e.type == "stage_end"}
-    assert ends == {"ingest": True, "clean": True, "wrap": True, "uv": True, "texture": True, "export": False}
+    cached = dict.fromkeys(("ingest", "clean", "wrap", "uv", "texture", "delight", "inpaint"), True)
+    assert ends == cached | {"export": False}
     _assert_template_polygons(again / "asset.usda", head)
 
 

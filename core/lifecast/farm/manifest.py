@@ -15,6 +15,11 @@ A manifest is TOML (read with the standard library) or YAML (needs PyYAML)::
     subject = "anny"
     texture_size = 2048             # a per-scan override
 
+    [adapt]                         # optional: after every scan, train each subject's adapter (lifecast ml adapt)
+    subjects = ["anny"]             # default: every subject of the batch's scans
+    show = "/studio/shows/demo"     # the show folder the farm sees (default: $LIFECAST_SHOW when bundling)
+
+``adapt = true`` is ``[adapt]`` with both defaults.
 Option keys are the long options of ``lifecast process`` with ``_`` for ``-``:
 ``texture``, ``subject``, ``name``, ``units``, ``up``, ``asset_units``,
 ``lods``, ``texture_size``, ``udims``, ``keep_uvs``, ``keep_ground``,
@@ -121,12 +126,36 @@ class ScanTask:
 
 
 @dataclass(frozen=True)
+class AdaptSpec:
+    """The manifest's ``[adapt]``: train these subjects' adapters once every scan of the batch is done.
+
+    ``show`` is the show folder as given (absolute, or relative to the manifest's folder), ``None`` for
+    ``$LIFECAST_SHOW`` at bundle time (:meth:`show_dir`).
+    """
+
+    subjects: tuple[str, ...]
+    show: Path | None = None
+
+    def show_dir(self, origin: Path | None = None) -> Path:
+        """The show folder the adapt step passes to ``--show``; :class:`InputError` when there is none."""
+        import os
+
+        if self.show is not None:
+            return self.show
+        env = os.environ.get("LIFECAST_SHOW", "").strip()
+        if not env:
+            raise InputError("the adapt step needs a show: set show under [adapt] or $LIFECAST_SHOW", origin)
+        return Path(env).expanduser().resolve()
+
+
+@dataclass(frozen=True)
 class Manifest:
-    """A parsed manifest: where it is, and its scans in file order."""
+    """A parsed manifest: where it is, its scans in file order, and its adapt step (``None``: no adapt step)."""
 
     path: Path
     scans: list[ScanTask]
     subjects: dict[str, Any] = field(default_factory=dict)
+    adapt: AdaptSpec | None = None
 
 
 def load_manifest(path: str | Path) -> Manifest:
@@ -179,9 +208,9 @@ def _parse(path: Path) -> dict[str, Any]:
 
 def manifest_from_dict(data: Mapping[str, Any], path: Path) -> Manifest:
     """Validate parsed manifest data; relative paths are taken from ``path``'s folder."""
-    unknown = set(data) - {"defaults", "subjects", "scans"}
+    unknown = set(data) - {"defaults", "subjects", "scans", "adapt"}
     if unknown:
-        raise InputError(f"unknown top-level keys {sorted(unknown)} (expected defaults, subjects, scans)", path)
+        raise InputError(f"unknown top-level keys {sorted(unknown)} (expected defaults, subjects, scans, adapt)", path)
     defaults = _check_options(data.get("defaults", {}), path, "defaults")
     subjects = data.get("subjects", {})
     if not isinstance(subjects, dict):
@@ -214,7 +243,36 @@ def manifest_from_dict(data: Mapping[str, Any], path: Path) -> Manifest:
         if subjects and subject is not None and subject not in subjects:
             raise InputError(f"{where}: subject {subject!r} is not listed under [subjects]", path)
         scans.append(ScanTask(scan=scan, out=out, options=options))
-    return Manifest(path=path.resolve(), scans=scans, subjects=dict(subjects))
+    adapt = _check_adapt(data.get("adapt", False), scans, path, base)
+    return Manifest(path=path.resolve(), scans=scans, subjects=dict(subjects), adapt=adapt)
+
+
+def _check_adapt(raw: object, scans: list[ScanTask], path: Path, base: Path) -> AdaptSpec | None:
+    """``adapt = true | false`` or an ``[adapt]`` table (``subjects``, ``show``) as an :class:`AdaptSpec`."""
+    from lifecast.consent.show import check_subject_id
+
+    if raw is False:
+        return None
+    table: dict[str, Any] = {} if raw is True else raw if isinstance(raw, dict) else {"adapt": raw}
+    if set(table) - {"subjects", "show"}:
+        raise InputError("adapt must be true, false or a table with 'subjects' and 'show'", path)
+    batch = list(dict.fromkeys(str(t.options["subject"]) for t in scans if "subject" in t.options))
+    subjects = table.get("subjects", batch)
+    if not isinstance(subjects, list) or not all(isinstance(s, str) for s in subjects):
+        raise InputError(f"adapt: subjects must be a list of subject ids, got {subjects!r}", path)
+    if not subjects:
+        raise InputError("adapt: no subject to adapt (no scan names a subject and [adapt] lists none)", path)
+    for subject in subjects:
+        try:
+            check_subject_id(subject)
+        except InputError as exc:
+            raise InputError(f"adapt: {exc.message}", path) from None
+        if subject not in batch:
+            raise InputError(f"adapt: subject {subject!r} has no scan in this batch", path)
+    show = table.get("show")
+    if show is not None and (not isinstance(show, str) or not show.strip() or "\x00" in show):
+        raise InputError(f"adapt: show must be a folder path, got {show!r}", path)
+    return AdaptSpec(tuple(dict.fromkeys(subjects)), (base / show).resolve() if show else None)
 
 
 def _check_options(raw: object, path: Path, where: str) -> dict[str, Any]:

@@ -9,8 +9,10 @@ Layers are the OpenJD steps (:data:`lifecast.farm.openjd.STEPS`), in order, each
 ``--stop-after`` its step's last stage; frame ``i`` of every layer is row ``i`` of ``tasks.json`` (OpenCue
 substitutes ``#IFRAME#``), and each layer depends frame by frame on the one before, so scan 3's texture frame waits
 for scan 3's uv frame only. Memory is the OpenJD step's ``amount.memory``; the texture layer asks for a GPU (``gpus``
-and the ``gpu`` tag) only with ``gpu_texture``. Every layer runs under the ``lifecast`` service, so a wrangler can
-give it its own cores and memory defaults in Cuebot.
+and the ``gpu`` tag) only with ``gpu_texture``. With an adapt step in the manifest, an ``adapt`` layer (a frame per
+subject) waits for the whole export layer (layer on layer) and runs ``lifecast ml adapt --subject S --show SHOW``.
+Every layer runs under the ``lifecast`` service, so a wrangler can give it its own cores and memory defaults in
+Cuebot.
 
 Launch from a machine that reaches the Cuebot (``CUEBOT_HOSTS``), either the script (``use_pycuerun=False``: the
 frames run the command itself, the render nodes need lifecast, not PyOutline)::
@@ -30,7 +32,16 @@ from pathlib import Path
 from typing import Any
 
 from lifecast.farm.manifest import Manifest
-from lifecast.farm.openjd import STEPS, TASK_TABLE, FarmStep, step_memory_mib
+from lifecast.farm.openjd import (
+    ADAPT_AFTER,
+    ADAPT_MEMORY_MIB,
+    ADAPT_STEP,
+    STEPS,
+    TASK_TABLE,
+    FarmStep,
+    adapt_args,
+    step_memory_mib,
+)
 from lifecast.pipeline.atomic import write_text_atomic
 
 #: Folder of the OpenCue files inside a bundle.
@@ -41,6 +52,20 @@ SERVICE = "lifecast"
 TIMEOUT_MINUTES = 60
 #: OpenCue's token for the frame number in a layer's command.
 FRAME_TOKEN = "#IFRAME#"
+#: How a layer waits for the one before: frame by frame (a scan's step waits for that scan's previous step), or,
+#: for the adapt layer, layer on layer (every frame of the export layer).
+FRAME_BY_FRAME, LAYER_ON_LAYER = "FRAME_BY_FRAME", "LAYER_ON_LAYER"
+
+
+def adapt_command(subjects: tuple[str, ...], lifecast_command: str, show: Path) -> list[str]:
+    """The adapt layer's command: frame ``i`` runs ``lifecast ml adapt`` for ``subjects[i]``, through ``sh -c``.
+
+    The subjects are the shell's positional parameters; ``shift #IFRAME#`` makes frame ``i``'s the first.
+    """
+    words = [lifecast_command, *adapt_args("\x00", str(show))]  # NUL: the subject's place (no path holds one)
+    run = " ".join('"$1"' if w == "\x00" else shlex.quote(w) for w in words)
+    script = f"set -- {' '.join(map(shlex.quote, subjects))} && shift {FRAME_TOKEN} && exec {run}"
+    return ["sh", "-c", shlex.quote(script)]
 
 
 def layer_command(step: FarmStep, lifecast_command: str, table: Path, out_root: Path, cache_dir: Path) -> list[str]:
@@ -92,9 +117,26 @@ def layer_specs(
                 "timeout": TIMEOUT_MINUTES,
                 **({"gpus": 1} if gpu else {}),
                 "depends_on": previous,
+                "depend_type": FRAME_BY_FRAME,
             }
         )
         previous = step.name
+    if manifest.adapt is not None:
+        subjects = manifest.adapt.subjects
+        specs.append(
+            {
+                "name": ADAPT_STEP,
+                "command": adapt_command(subjects, lifecast_command, manifest.adapt.show_dir(manifest.path)),
+                "range": f"0-{len(subjects) - 1}",
+                "chunk": 1,
+                "memory": f"{ADAPT_MEMORY_MIB}m",
+                "service": SERVICE,
+                "tags": [SERVICE],
+                "timeout": TIMEOUT_MINUTES,
+                "depends_on": ADAPT_AFTER,
+                "depend_type": LAYER_ON_LAYER,
+            }
+        )
     return specs
 
 
@@ -112,10 +154,14 @@ def outline_script(name: str, n_scans: int, specs: list[dict[str, Any]]) -> str:
         "layers = {}",
     ]
     for spec in specs:
-        args = {k: v for k, v in spec.items() if k not in ("name", "depends_on")}
+        args = {k: v for k, v in spec.items() if k not in ("name", "depends_on", "depend_type")}
         lines.append(f"layers[{spec['name']!r}] = Shell({spec['name']!r}, **{json.dumps(args)})")
         if spec["depends_on"]:
-            lines.append(f"layers[{spec['name']!r}].depend_on(layers[{spec['depends_on']!r}])  # frame by frame")
+            how = spec.get("depend_type", FRAME_BY_FRAME)
+            lines.append(
+                f"layers[{spec['name']!r}].depend_on(layers[{spec['depends_on']!r}], {how!r})"
+                f"  # {how.lower().replace('_', ' ')}"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -22,6 +22,10 @@ texture     texture                    the bake: the most memory, the GPU step
 export      export                     writes and publishes the USD asset
 ==========  =========================  ===========================================
 
+With an adapt step in the manifest (``adapt = true`` or ``[adapt]``), a fifth step, ``adapt``, depends on the
+export step (so it starts once every scan is published) and runs ``lifecast ml adapt --subject S --show SHOW``
+once per subject (task parameter ``Subject``); the show is the ``ShowDir`` job parameter.
+
 Every task runs ``lifecast farm task`` (``lifecast process ... --cache CACHE
 --stop-after STAGE --json`` under a lock); the stages it has already run come
 from the shared cache. Host requirements ask for memory from the largest scan
@@ -43,6 +47,11 @@ from lifecast.farm.tasks import write_task_table
 from lifecast.pipeline.atomic import write_text_atomic
 
 SPEC_VERSION = "jobtemplate-2023-09"
+#: The step (OpenCue: the layer) that trains the subjects' adapters after the batch, and the step it waits for.
+ADAPT_STEP = "adapt"
+ADAPT_AFTER = "export"
+#: ``amount.memory`` of an adapt task: a small adapter trained on a subject's corrections (1K-4K tiles).
+ADAPT_MEMORY_MIB = 8192
 #: The task table's file name in a bundle.
 TASK_TABLE = "tasks.json"
 
@@ -137,12 +146,53 @@ def job_template(manifest: Manifest, name: str, gpu_texture: bool = False) -> di
             body["dependencies"] = [{"dependsOn": previous}]
         steps.append(body)
         previous = step.name
+    if manifest.adapt is not None:
+        parameters.append(
+            {
+                "name": "ShowDir",
+                "type": "PATH",
+                "objectType": "DIRECTORY",
+                "dataFlow": "NONE",
+                "description": "The show folder holding lifecast.db: the subjects' corrections and adapters.",
+                "default": str(manifest.adapt.show_dir(manifest.path)),
+            }
+        )
+        steps.append(adapt_step(manifest.adapt.subjects))
     return {
         "specificationVersion": SPEC_VERSION,
         "name": name,
         "description": f"lifecast: {n} scan(s) from {manifest.path.name} to USD assets",
         "parameterDefinitions": parameters,
         "steps": steps,
+    }
+
+
+def adapt_args(subject: str, show: str) -> list[str]:
+    """The ``lifecast`` arguments of one adapt task."""
+    return ["ml", "adapt", "--subject", subject, "--show", show]
+
+
+def adapt_step(subjects: tuple[str, ...]) -> dict[str, Any]:
+    """The OpenJD step that runs ``lifecast ml adapt`` once per subject, after every task of the export step."""
+    return {
+        "name": ADAPT_STEP,
+        "parameterSpace": {
+            "taskParameterDefinitions": [{"name": "Subject", "type": "STRING", "range": list(subjects)}]
+        },
+        "hostRequirements": {
+            "amounts": [{"name": "amount.memory", "min": ADAPT_MEMORY_MIB}],
+            "attributes": [{"name": "attr.worker.os.family", "anyOf": ["linux", "macos"]}],
+        },
+        "script": {
+            "actions": {
+                "onRun": {
+                    "command": "{{Param.LifecastCommand}}",
+                    "args": adapt_args("{{Task.Param.Subject}}", "{{Param.ShowDir}}"),
+                    "timeout": 3600,
+                }
+            }
+        },
+        "dependencies": [{"dependsOn": ADAPT_AFTER}],
     }
 
 
@@ -185,6 +235,8 @@ def write_bundle(
         "CacheDir": str(Path(cache_dir).resolve()),
         "OutputRoot": str(Path(out_root).resolve()),
     }
+    if manifest.adapt is not None:
+        values["ShowDir"] = str(manifest.adapt.show_dir(manifest.path))
     parameter_values = {"parameterValues": [{"name": k, "value": v} for k, v in values.items()]}
     assets = {
         "assetReferences": {

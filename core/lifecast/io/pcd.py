@@ -126,3 +126,24 @@ def check_pcd_header(path: Path) -> None:
             f"but the file has {data_bytes} bytes; the header lies or the file is truncated",
             path,
         )
+    if kind == "ascii":
+        rows = _ascii_rows(path, match.end())
+        if rows < points:  # open3d would read the missing rows from uninitialised memory (random points)
+            raise InputError(
+                f"the PCD header promises {points} points but the ascii data holds {rows} rows; "
+                "the header lies or the file is truncated",
+                path,
+            )
+
+
+def _ascii_rows(path: Path, start: int) -> int:
+    """Non-blank lines of a file from byte ``start`` on, read in blocks."""
+    rows = 0
+    tail = b""
+    with path.open("rb") as fh:
+        fh.seek(start)
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            lines = (tail + block).split(b"\n")
+            tail = lines.pop()
+            rows += sum(1 for line in lines if line.strip())
+    return rows + (1 if tail.strip() else 0)

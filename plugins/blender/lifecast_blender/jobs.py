@@ -23,7 +23,9 @@ __all__ = [
     "TEXTURE_SIZES",
     "JobError",
     "ProcessSettings",
+    "correction_job",
     "default_out_dir",
+    "fix_save_path",
     "parse_lods",
     "process_job",
     "resolve_worker_python",
@@ -162,6 +164,45 @@ def _photo_fields(settings: ProcessSettings) -> dict[str, str]:
     if "albedo" not in settings.maps:
         raise JobError("the photos make the albedo map: tick Albedo in Maps")
     return {"photos": _absolute(photos), "cameras": _absolute(cameras)}
+
+
+#: The corrected albedo files the ``correct`` job reads.
+FIX_SUFFIXES = (".png", ".exr", ".tif", ".tiff")
+
+
+def correction_job(asset: str, fixed: str, subject: str, show: str = "") -> dict[str, Any]:
+    """The ``correct`` job recording ``fixed`` (the painted albedo: a file or a ``<UDIM>`` pattern) for the asset
+    ``asset`` (its ``asset.usda``) against ``subject``; :class:`JobError` naming what is missing."""
+    if not asset:
+        raise JobError("process a scan first: a correction is recorded for the asset the last run made")
+    if not subject.strip():
+        raise JobError("the asset was made without a subject: set Subject, the scanned person the fix belongs to")
+    if not fixed:
+        raise JobError("paint the albedo in Texture Paint (or pick the corrected file) first")
+    fixed = _absolute(fixed)
+    if os.path.splitext(fixed)[1].lower() not in FIX_SUFFIXES:
+        raise JobError(f"save the corrected albedo as {', '.join(FIX_SUFFIXES)}, not {os.path.basename(fixed)}")
+    if "<UDIM>" not in fixed and not os.path.isfile(fixed):
+        raise JobError(f"the corrected albedo does not exist: {fixed}")
+    job: dict[str, Any] = {
+        "command": "correct",
+        "asset": os.path.dirname(_absolute(asset)),
+        "fixed": fixed,
+        "subject": subject.strip(),
+    }
+    if show.strip():
+        job["show"] = _absolute(show.strip())
+    return job
+
+
+def fix_save_path(asset: str, image_path: str, tiled: bool) -> str:
+    """Where a painted albedo is saved when it was loaded from the asset's own file (which must stay the model's
+    output): ``<asset folder>/.lifecast/fixes/<name>_fixed.png`` (``_fixed.<UDIM>.png`` for a UDIM set)."""
+    name = os.path.basename(image_path) or "albedo.png"
+    stem = name.split(".", 1)[0] or "albedo"
+    return os.path.join(
+        os.path.dirname(_absolute(asset)), ".lifecast", "fixes", f"{stem}_fixed{'.<UDIM>' if tiled else ''}.png"
+    )
 
 
 def resolve_worker_python(preference: str, environ: Mapping[str, str] | None = None) -> str:

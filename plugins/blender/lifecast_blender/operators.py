@@ -10,7 +10,8 @@ session until the worker ends. :func:`start_run` and :func:`pump_run` are what
 both paths call; tests call them too to cancel a run midway. When a run has
 published its asset, :func:`load_albedo_images` loads LOD0's delit albedo and raw
 bake into ``bpy.data.images``, which ``lifecast.compare_albedo`` shows in turn in
-an Image Editor.
+an Image Editor. ``lifecast.submit_correction`` sends the albedo the artist painted in Texture Paint (saved first;
+beside the asset when it was the asset's own file) to the worker's ``correct`` job for that asset and its subject.
 """
 
 # Blender's class naming (LIFECAST_OT_*, LIFECAST_PT_*, LIFECAST_PG_*) is the convention bpy expects.
@@ -28,7 +29,7 @@ import bmesh
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from .jobs import JobError, default_out_dir, process_job, resolve_worker_python
+from .jobs import JobError, correction_job, default_out_dir, fix_save_path, process_job, resolve_worker_python
 from .landmarks import LandmarkError, remove_landmark, set_landmark
 from .properties import preferences, process_settings, show_run
 from .run_state import find_albedo_maps
@@ -41,6 +42,7 @@ __all__ = [
     "find_image_editor",
     "landmarks_path",
     "load_albedo_images",
+    "painted_image",
     "pump_run",
     "start_run",
     "stop_run",
@@ -63,10 +65,16 @@ def worker_python(context: bpy.types.Context) -> str:
 
 def start_run(context: bpy.types.Context) -> RunSession:
     """Build the process job from the scene's settings and start a worker on it; :class:`JobError` if it cannot."""
+    if _ACTIVE is not None and not _ACTIVE.finished:
+        raise JobError("a lifecast run is already going: cancel it or wait")
+    return start_job(context, process_job(process_settings(context)))
+
+
+def start_job(context: bpy.types.Context, job: dict[str, Any]) -> RunSession:
+    """Start a worker on ``job``; :class:`JobError` when a run is going or there is no worker Python."""
     global _ACTIVE
     if _ACTIVE is not None and not _ACTIVE.finished:
         raise JobError("a lifecast run is already going: cancel it or wait")
-    job = process_job(process_settings(context))
     prefs = preferences(context)
     session = RunSession(job, worker_python(context), kill_after=prefs.kill_after if prefs else 10.0)
     _ACTIVE = session.start()
@@ -81,7 +89,8 @@ def pump_run(context: bpy.types.Context, timeout: float = 0.0) -> bool:
     changed = _ACTIVE.pump(timeout)
     if changed:
         show_run(context.window_manager, _ACTIVE.state)
-        if _ACTIVE.finished and _ACTIVE.state.exit_code == 0:
+        if _ACTIVE.finished and _ACTIVE.state.exit_code == 0 and _ACTIVE.job.get("command") == "process":
+            context.window_manager.lifecast_run.subject = str(_ACTIVE.job.get("subject", ""))
             load_albedo_images(context)
     return changed
 
@@ -338,6 +347,96 @@ class LIFECAST_OT_compare_albedo(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def painted_image(context: bpy.types.Context) -> bpy.types.Image | None:
+    """The image the artist paints: Texture Paint's canvas (Image mode), else the active material's paint slot,
+    else the image of an Image Editor in Paint mode, else the last run's delit albedo."""
+    paint = context.tool_settings.image_paint if context.tool_settings else None
+    if paint is not None and paint.mode == "IMAGE" and paint.canvas is not None:
+        return paint.canvas
+    obj = context.active_object
+    material = obj.active_material if obj is not None else None
+    if material is not None and len(material.texture_paint_images):
+        slot = min(max(material.paint_active_slot, 0), len(material.texture_paint_images) - 1)
+        return material.texture_paint_images[slot]
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            space = area.spaces.active if area.type == "IMAGE_EDITOR" else None
+            if space is not None and space.image is not None and space.mode == "PAINT":
+                return space.image
+    return albedo_images(context)[0]
+
+
+def _same_file(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and os.path.normpath(a) == os.path.normpath(b)
+
+
+def save_painted(context: bpy.types.Context, image: bpy.types.Image) -> str:
+    """Save ``image`` if it has unsaved paint (into ``.lifecast/fixes`` beside the asset when it was loaded from the
+    asset's own albedo, which stays the model's output); returns its file path (``<UDIM>`` for a tile set)."""
+    run = context.window_manager.lifecast_run
+    tiled = image.source == "TILED"
+    path = bpy.path.abspath(image.filepath_raw) if image.filepath_raw else ""
+    asset_files = set()
+    for f in (run.albedo, run.albedo_raw):
+        if f:
+            folder, name = os.path.split(f)
+            stem, _tile, ext = name.rsplit(".", 2)
+            asset_files |= {f, os.path.join(folder, f"{stem}.<UDIM>.{ext}")}
+    if image.is_dirty or not path:
+        if not path or any(_same_file(path, f) for f in asset_files):
+            path = fix_save_path(run.asset, path or image.name, tiled)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            image.filepath_raw = path
+            image.file_format = "PNG"
+        image.save()
+    return path
+
+
+class LIFECAST_OT_submit_correction(bpy.types.Operator):
+    """Record the albedo you painted (or a corrected file) for the last asset against its subject, to train that
+    person's adapter"""
+
+    bl_idname = "lifecast.submit_correction"
+    bl_label = "Submit Correction"
+
+    filepath: StringProperty(  # type: ignore[valid-type]
+        name="Corrected Albedo",
+        description="The corrected albedo file (empty: the image painted in Texture Paint, saved first)",
+        subtype="FILE_PATH",
+        default="",
+    )
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return bool(context.window_manager.lifecast_run.asset) and (_ACTIVE is None or _ACTIVE.finished)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        run = context.window_manager.lifecast_run
+        try:
+            if self.filepath:
+                fixed = bpy.path.abspath(self.filepath)
+            else:
+                image = painted_image(context)
+                if image is None:
+                    raise JobError("no painted image: paint the albedo in Texture Paint first")
+                fixed = save_painted(context, image)
+            job = correction_job(run.asset, fixed, run.subject or context.scene.lifecast.subject)
+            run.correction = ""
+            session = start_job(context, job)
+        except (JobError, RuntimeError, OSError) as exc:
+            run.correction = str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        while not session.finished:
+            pump_run(context, timeout=_TIMER_STEP)
+        _redraw(context)
+        if session.state.error is not None:
+            self.report({"ERROR"}, session.state.error.headline)
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"lifecast: {run.correction}")
+        return {"FINISHED"}
+
+
 def landmarks_path(context: bpy.types.Context) -> str:
     """The scene's landmarks file, else ``<output folder>/landmarks.json`` (empty when there is no scan either)."""
     settings = process_settings(context)
@@ -445,6 +544,7 @@ CLASSES = (
     LIFECAST_OT_cancel,
     LIFECAST_OT_import_asset,
     LIFECAST_OT_compare_albedo,
+    LIFECAST_OT_submit_correction,
     LIFECAST_OT_add_landmark,
     LIFECAST_OT_remove_landmark,
     LIFECAST_OT_open_qt_panel,

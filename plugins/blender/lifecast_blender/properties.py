@@ -16,7 +16,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from .jobs import MAP_CHANNELS, TEXTURE_SIZES, WORKER_PYTHON_ENV, ProcessSettings
-from .run_state import RunState, find_albedo_maps
+from .run_state import RunState, correction_line, find_albedo_maps
 
 ADDON = __package__  # "bl_ext.<repo>.lifecast" when installed as an extension
 
@@ -172,6 +172,9 @@ class LIFECAST_PG_run(bpy.types.PropertyGroup):
     albedo_tiles: IntProperty(default=0)  # type: ignore[valid-type]
     albedo_image: StringProperty(default="")  # type: ignore[valid-type]
     albedo_raw_image: StringProperty(default="")  # type: ignore[valid-type]
+    # The subject the last asset was processed with, and the last "Submit Correction" result (or its error).
+    subject: StringProperty(default="")  # type: ignore[valid-type]
+    correction: StringProperty(default="")  # type: ignore[valid-type]
 
 
 def preferences(context: bpy.types.Context) -> LIFECAST_AddonPreferences | None:
@@ -214,6 +217,9 @@ def show_run(wm: bpy.types.WindowManager, state: RunState) -> None:
     run.exit_code = -1 if state.exit_code is None else state.exit_code
     run.error = state.error.headline if state.error is not None else ""
     run.error_details = state.error.details[-4000:] if state.error is not None else ""
+    if state.command == "correct":
+        run.correction = correction_line(state) if state.exit_code is not None else ""
+        return  # the asset and its albedo stay on show
     if state.exit_code != 0:
         return  # running or failed: the last asset (and its albedo files) stay on show
     run.asset = state.outputs.get("asset", "")
@@ -222,6 +228,7 @@ def show_run(wm: bpy.types.WindowManager, state: RunState) -> None:
     run.albedo_raw = maps.raw or "" if maps else ""
     run.shading = maps.shading or "" if maps else ""
     run.albedo_tiles = len(maps.tiles) if maps else 0
+    run.correction = ""
 
 
 CLASSES = (LIFECAST_AddonPreferences, LIFECAST_PG_settings, LIFECAST_PG_run)

@@ -30,6 +30,7 @@ __all__ = [
     "RunError",
     "RunState",
     "StageState",
+    "correction_line",
     "find_albedo_maps",
 ]
 
@@ -173,6 +174,18 @@ class RunState:
         for st in self.stages.values():
             if st.status == "running":
                 st.status = "failed"
+
+
+def correction_line(state: RunState) -> str:
+    """A finished ``correct`` run as one line: the correction's id and changed texels, or the error's headline."""
+    if state.error is not None:
+        return state.error.headline
+    report = state.report or {}
+    if state.exit_code != EXIT_OK or "correction_id" not in report:
+        return ""
+    line = f"correction {report['correction_id']} recorded: {int(report.get('changed_texels', 0)):,} texels changed"
+    line += f" ({100 * float(report.get('changed_fraction', 0.0)):.2f} %)"
+    return line + (" (kept with the asset: adapters need a show)" if report.get("local") else "")
 
 
 _ALBEDO = re.compile(r"^(?P<name>.+)_lod(?P<lod>\d+)_albedo\.(?P<udim>\d{4})\.(?P<ext>png|exr)$")

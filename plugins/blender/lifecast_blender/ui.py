@@ -134,6 +134,9 @@ class LIFECAST_PT_sidebar(bpy.types.Panel):
         if run.asset and not running:
             box.operator("lifecast.import_asset", icon="IMPORT").filepath = run.asset
             _draw_textures(box, context, run)
+            box.operator("lifecast.submit_correction", icon="BRUSH_DATA")
+            if run.correction:
+                _labels(box, run.correction, icon="ERROR" if run.error else "CHECKMARK")
         box.operator("lifecast.open_qt_panel", icon="WINDOW")
 
 

@@ -35,6 +35,10 @@ __all__ = ["LANDMARKS_FILE", "PanelController", "WorkerListener", "WorkerRunner"
 LANDMARKS_FILE = "landmarks.json"
 #: The step whose jobs the template job belongs to.
 WRAP_STEP = "wrap"
+#: The step whose result holds the asset, and the correction submitted for it.
+EXPORT_STEP = "export"
+#: The corrected albedo files ``lifecast correct submit`` reads (one tile, or a ``<UDIM>`` pattern).
+FIX_SUFFIXES = (".png", ".exr", ".tif", ".tiff")
 
 
 class WorkerListener(Protocol):
@@ -81,6 +85,8 @@ class PanelController:
         self.results: dict[str, dict[str, Any]] = {}  # step -> {"stages": ..., "preview": ..., "textures": ...}
         self.landmarks = LandmarkSet()
         self.template_info: dict[str, Any] | None = None  # the ``template`` job's answer for the current template
+        self.correction: dict[str, Any] | None = None  # the last ``correct`` job's answer (or its error line)
+        self._running_job: dict[str, Any] = {}
         self._queue: deque[tuple[str, dict[str, Any]]] = deque()
         self._listeners: list[Callable[[str], None]] = []
         self._param_listeners: list[Callable[[str, Any], None]] = []
@@ -328,7 +334,50 @@ class PanelController:
         if self.worker.is_running():
             self.worker.cancel()
 
+    def correction_job(self, fixed: Path) -> dict[str, Any]:
+        """The ``correct`` job recording ``fixed`` (the artist's corrected albedo) for the exported asset.
+
+        The subject is the one the export job ran with (else the Subject field). :class:`ValueError` when there is
+        no asset yet, no subject, or ``fixed`` is not an image file lifecast reads.
+        """
+        asset = self.asset()
+        if asset is None:
+            raise ValueError("export the asset first: a correction is recorded for the asset the panel made")
+        export = self.results.get(EXPORT_STEP, {})
+        subject = str(export.get("subject") or self.subject).strip()
+        if not subject:
+            raise ValueError("enter the subject (the scanned person) the correction belongs to")
+        fixed = Path(fixed)
+        if fixed.suffix.lower() not in FIX_SUFFIXES:
+            raise ValueError(f"pick the corrected albedo as {', '.join(FIX_SUFFIXES)}, not {fixed.name}")
+        if "<UDIM>" not in fixed.name and not fixed.is_file():
+            raise ValueError(f"the corrected albedo does not exist: {fixed}")
+        return {"command": "correct", "asset": str(asset.parent), "fixed": str(fixed), "subject": subject}
+
+    def submit_correction(self, fixed: Path) -> dict[str, Any]:
+        """Start the ``correct`` job for ``fixed``; the answer lands in :attr:`correction`. Returns the job."""
+        if self.worker.is_running():
+            raise RuntimeError("a job is already running: cancel it or wait")
+        job = self.correction_job(fixed)
+        self.correction = None
+        self._queue.clear()
+        self._start(EXPORT_STEP, job)
+        return job
+
+    def correction_text(self) -> str:
+        """The last correction as one line: its id and changed texels, or why it was not recorded."""
+        c = self.correction
+        if not c:
+            return ""
+        if "error" in c:
+            return str(c["error"])
+        texels = int(c.get("changed_texels", 0))
+        line = f"correction {c.get('correction_id', '?')} recorded: {texels:,} texels changed"
+        line += f" ({100 * float(c.get('changed_fraction', 0.0)):.2f} %)"
+        return line + (" (kept with the asset: adapters need a show)" if c.get("local") else "")
+
     def _start(self, step: str, job: dict[str, Any]) -> None:
+        self._running_job = dict(job)
         self.running_step = step
         self.run.reset(str(job["command"]))
         self.run.running = True
@@ -349,6 +398,8 @@ class PanelController:
         else:
             assert self.run.error is not None
             self._queue.clear()
+            if self._running_job.get("command") == "correct":
+                self.correction = {"error": self.run.error.headline}
             self.host.report(self.run.error.headline, "error")
         self.running_step = None
         self._notify("finished")
@@ -364,12 +415,18 @@ class PanelController:
         if self.run.command == "preview":
             result["preview"] = self.run.outputs.get("preview")
             return
+        if self._running_job.get("command") == "correct":
+            self.correction = dict(self.run.report or {})
+            self.host.report(self.correction_text())
+            return
         result["stages"] = {name: dict(st.summary) for name, st in self.run.stages.items()}
         result["cached"] = [name for name, st in self.run.stages.items() if st.status == "cached"]
         if self.run.report is not None:
             result["report"] = self.run.report
         if "asset" in self.run.outputs:
             result["asset"] = self.run.outputs["asset"]
+            result["subject"] = str(self._running_job.get("subject", ""))
+            self.correction = None
             result["textures"] = find_albedo_maps(Path(self.run.outputs["asset"]))
             self.host.report(f"asset written: {self.run.outputs['asset']}")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -64,6 +66,17 @@ class LifecastPanel(QWidget):
         self.import_button = QPushButton(f"Import into {host.name}")
         self.import_button.clicked.connect(controller.import_asset)
         self.import_button.setVisible(isinstance(host, UsdImporter))
+        self.correct_button = QPushButton("Submit correction…")
+        self.correct_button.setToolTip(
+            "Record your corrected albedo of this asset (PNG/EXR/TIFF, the asset's size; a <UDIM> pattern for tiles) "
+            "against its subject, to train that person's adapter"
+        )
+        self.correct_button.clicked.connect(self._submit_correction)
+        #: Asks for the corrected albedo file ("" when the artist cancels); a test replaces it.
+        self.pick_fix: Callable[[], str] = self._ask_fix_file
+        self.correction = QLabel()
+        self.correction.setWordWrap(True)
+        self.correction.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = StageProgressList()
         self.error = ErrorBanner()
         self.result = ResultView()
@@ -81,7 +94,7 @@ class LifecastPanel(QWidget):
                 row.addWidget(w)
             top.addLayout(row)
         buttons = QHBoxLayout()
-        for b in (self.run_button, self.cancel_button, self.import_button):
+        for b in (self.run_button, self.cancel_button, self.import_button, self.correct_button):
             buttons.addWidget(b)
         right = QVBoxLayout()
         right.addWidget(self.step_title)
@@ -90,6 +103,7 @@ class LifecastPanel(QWidget):
         right.addLayout(buttons)
         right.addWidget(self.progress)
         right.addWidget(self.error)
+        right.addWidget(self.correction)
         right.addWidget(self.result, 1)
         right_widget = QWidget()
         right_widget.setLayout(right)
@@ -137,6 +151,26 @@ class LifecastPanel(QWidget):
             self.error.details_button.setVisible(False)
             self.error.show()
 
+    def _ask_fix_file(self) -> str:
+        asset = self.controller.asset()
+        start = str(asset.parent) if asset is not None else ""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Pick the corrected albedo", start, "Albedo (*.png *.exr *.tif *.tiff)"
+        )
+        return path
+
+    def _submit_correction(self) -> None:
+        path = self.pick_fix()
+        if not path:
+            return
+        try:
+            self.controller.submit_correction(Path(path))
+        except (ValueError, RuntimeError) as exc:
+            self.controller.host.report(str(exc), "warning")
+            self.error.message.setText(str(exc))
+            self.error.details_button.setVisible(False)
+            self.error.show()
+
     # ------------------------------------------------------------------ drawing
 
     def _param_set(self, name: str, value: object) -> None:
@@ -165,6 +199,9 @@ class LifecastPanel(QWidget):
         self.run_button.setEnabled(step.runs and not running and c.scan is not None)
         self.cancel_button.setEnabled(running)
         self.import_button.setEnabled(c.can_import() and not running)
+        self.correct_button.setEnabled(c.asset() is not None and not running)
+        self.correction.setText(c.correction_text())
+        self.correction.setVisible(bool(c.correction))
         self.landmarks.setVisible(step.name == "wrap" and bool(c.template()))
         self.landmarks.refresh(running)
         self.progress.show_run(c.run)
