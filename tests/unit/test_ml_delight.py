@@ -156,3 +156,10 @@ def test_cuda_agrees_with_cpu() -> None:
     cuda_model, _ = load_delight_model(device="cuda")
     gpu = delight_arrays(cuda_model, [lit], [g], device="cuda")[0].albedo
     assert np.abs(cpu - gpu)[g.covered].max() < 1e-3
+
+
+def test_each_lod_predicts_its_shading_at_a_size_halved_like_its_texture() -> None:
+    from lifecast.pipeline.stages.delight import lod_work_size
+
+    assert [lod_work_size(1024, i, 4096 >> i) for i in range(4)] == [1024, 512, 256, 256]
+    assert lod_work_size(1024, 0, 512) == 512  # never above the texture's own size

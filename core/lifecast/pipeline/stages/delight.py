@@ -21,7 +21,16 @@ from lifecast.pipeline.stage import StageContext, scaled_progress
 from lifecast.pipeline.store import StageFile
 
 #: version 2: the subject's adapter (``adapter_sha256``), when one is usable.
-VERSION = "2"
+#: version 3: LOD *i* predicts its shading at ``work_size / 2**i`` (as its texture is halved), never below 256.
+VERSION = "3"
+#: The smallest working size a LOD's shading is predicted at.
+MIN_WORK_SIZE = 256
+
+
+def lod_work_size(work_size: int, lod: int, texture_size: int) -> int:
+    """Texels per tile side LOD ``lod``'s shading is predicted at: ``work_size`` halved per LOD like its texture,
+    at least :data:`MIN_WORK_SIZE`, at most the texture's size."""
+    return min(texture_size, max(MIN_WORK_SIZE, work_size >> lod))
 
 
 def albedo_files(maps_dir: Path, relative: str) -> tuple[Path, list[int]]:
@@ -76,7 +85,9 @@ def run(ctx: StageContext) -> dict[str, Any]:
         step = scaled_progress(ctx.progress, k / len(todo), (k + 1) / len(todo), f"LOD{i}: ")
         lit = read_texture_set(pattern, tiles, "baked albedo")
         size = lit[0].shape[0]
-        geometry = geometry_maps(lods[i], min(p["work_size"], size), udims=tiles, device=p["device"], progress=step)
+        geometry = geometry_maps(
+            lods[i], lod_work_size(p["work_size"], i, size), udims=tiles, device=p["device"], progress=step
+        )
         result = delight_texture_set(model, lit, geometry, device=p["device"], progress=step)
         stem = pattern.name.replace("_albedo", "_albedo_raw", 1)
         for udim in tiles:
@@ -89,4 +100,4 @@ def run(ctx: StageContext) -> dict[str, Any]:
     return {"textures": textures, "maps": StageFile("maps", ctx.files_dir), "summary": summary}
 
 
-__all__ = ["VERSION", "albedo_files", "run"]
+__all__ = ["MIN_WORK_SIZE", "VERSION", "albedo_files", "lod_work_size", "run"]
