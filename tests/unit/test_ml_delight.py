@@ -163,3 +163,11 @@ def test_each_lod_predicts_its_shading_at_a_size_halved_like_its_texture() -> No
 
     assert [lod_work_size(1024, i, 4096 >> i) for i in range(4)] == [1024, 512, 256, 256]
     assert lod_work_size(1024, 0, 512) == 512  # never above the texture's own size
+
+
+def test_the_maps_beside_an_albedo_keep_an_asset_name_that_holds_albedo() -> None:
+    from lifecast.pipeline.stages.delight import sibling_map
+
+    assert sibling_map("head_lod0_albedo.<UDIM>.png", "shading", ".exr") == "head_lod0_shading.<UDIM>.exr"
+    assert sibling_map("x_albedo_lod1_albedo.1001.png", "holes", ".png") == "x_albedo_lod1_holes.1001.png"
+    assert sibling_map("x_albedo_lod1_albedo.1001.png", "albedo_raw", ".png") == "x_albedo_lod1_albedo_raw.1001.png"

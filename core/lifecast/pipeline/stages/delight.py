@@ -33,6 +33,17 @@ def lod_work_size(work_size: int, lod: int, texture_size: int) -> int:
     return min(texture_size, max(MIN_WORK_SIZE, work_size >> lod))
 
 
+def sibling_map(albedo_name: str, channel: str, suffix: str) -> str:
+    """The file beside an albedo: ``head_lod0_albedo.<UDIM>.png`` -> ``head_lod0_<channel>.<UDIM><suffix>``.
+
+    The channel is the last ``_albedo.`` in the name, so an asset whose own name holds ``_albedo`` is left whole.
+    """
+    head, sep, tail = albedo_name.rpartition("_albedo.")
+    if not sep:
+        raise ValueError(f"not an albedo map name: {albedo_name!r}")
+    return f"{head}_{channel}.{tail.rsplit('.', 1)[0]}{suffix}"
+
+
 def albedo_files(maps_dir: Path, relative: str) -> tuple[Path, list[int]]:
     """The albedo pattern named by a ``textures`` entry (``maps/<file>``, ``<UDIM>`` or one file) under the
     stage folder holding ``maps_dir``, and the tiles present."""
@@ -89,10 +100,10 @@ def run(ctx: StageContext) -> dict[str, Any]:
             lods[i], lod_work_size(p["work_size"], i, size), udims=tiles, device=p["device"], progress=step
         )
         result = delight_texture_set(model, lit, geometry, device=p["device"], progress=step)
-        stem = pattern.name.replace("_albedo", "_albedo_raw", 1)
+        stem = sibling_map(pattern.name, "albedo_raw", pattern.suffix)
         for udim in tiles:
             shutil.copyfile(tile_path(pattern, udim), out / tile_path(Path(stem), udim).name)
-        shading = pattern.name.replace("_albedo", "_shading", 1).rsplit(".", 1)[0] + ".exr"
+        shading = sibling_map(pattern.name, "shading", ".exr")
         result.write([(out / tile_path(pattern, u).name, out / tile_path(Path(shading), u).name) for u in tiles])
         summary["lods"][f"lod{i}"] = result.summary
         summary["delit_lods"] += 1
@@ -100,4 +111,4 @@ def run(ctx: StageContext) -> dict[str, Any]:
     return {"textures": textures, "maps": StageFile("maps", ctx.files_dir), "summary": summary}
 
 
-__all__ = ["MIN_WORK_SIZE", "VERSION", "albedo_files", "lod_work_size", "run"]
+__all__ = ["MIN_WORK_SIZE", "VERSION", "albedo_files", "lod_work_size", "run", "sibling_map"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from lifecast.mesh import TriMesh
 from lifecast.pipeline.stage import StageContext, scaled_progress
-from lifecast.pipeline.stages.delight import albedo_files
+from lifecast.pipeline.stages.delight import albedo_files, sibling_map
 from lifecast.pipeline.store import StageFile
 
 VERSION = "1"
@@ -23,8 +23,7 @@ def _holes(maps_dir: Path, albedo: Path, tiles: list[int], size: int) -> list[An
     """The ``holes`` tiles beside an albedo pattern (``None`` when the bake wrote none)."""
     from lifecast.ml.texture_files import read_mask, tile_path
 
-    pattern = maps_dir / albedo.name.replace("_albedo", "_holes", 1).rsplit(".", 1)[0]
-    pattern = pattern.with_name(pattern.name + ".png")
+    pattern = maps_dir / sibling_map(albedo.name, "holes", ".png")
     if not all(tile_path(pattern, u).is_file() for u in tiles):
         return None
     return [read_mask(tile_path(pattern, u), size) for u in tiles]
