@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lifecast.errors import InputError
-from lifecast.ml.delight import delight_arrays, upsample_bands
+from lifecast.ml.delight import delight_arrays, downsample_covered, shading_percentiles, upsample_bands
 from lifecast.ml.features import FEATURES
 from lifecast.ml.geometry_maps import geometry_maps
 from lifecast.ml.metrics import albedo_scores
@@ -171,3 +171,55 @@ def test_the_maps_beside_an_albedo_keep_an_asset_name_that_holds_albedo() -> Non
     assert sibling_map("head_lod0_albedo.<UDIM>.png", "shading", ".exr") == "head_lod0_shading.<UDIM>.exr"
     assert sibling_map("x_albedo_lod1_albedo.1001.png", "holes", ".png") == "x_albedo_lod1_holes.1001.png"
     assert sibling_map("x_albedo_lod1_albedo.1001.png", "albedo_raw", ".png") == "x_albedo_lod1_albedo_raw.1001.png"
+
+
+def test_delight_of_encoded_rows_in_bands_equals_the_whole_float_image() -> None:
+    """8-bit sRGB codes decoded band by band (8 rows: issue #14's 8K path) against the linear float texture whole."""
+    from lifecast.color import srgb_to_linear
+
+    mesh = uv_sphere(32, 16, radius=0.1)
+    (g,) = geometry_maps(mesh, 64, ao_samples=0)
+    rng = np.random.default_rng(11)
+    codes = cv2.GaussianBlur(rng.integers(0, 256, (256, 256, 3)).astype(np.uint8), (0, 0), 2)
+    covered = cv2.resize(g.covered.astype(np.uint8), (256, 256), interpolation=cv2.INTER_NEAREST) > 0
+
+    def decode(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(srgb_to_linear(rows.astype(np.float32) / 255.0), np.float32)
+
+    (whole,) = delight_arrays(None, [decode(codes)], [g], [covered], band=256)
+    (banded,) = delight_arrays(None, [codes], [g], [covered], decode=decode, band=8)
+    assert np.abs(banded.albedo - whole.albedo).max() < 1e-6
+    assert np.array_equal(banded.shading, whole.shading)
+    assert np.abs(whole.albedo - decode(codes)).max() > 0.01  # the shading was divided out
+    expected = np.percentile(whole.shading[covered].astype(np.float32), [5, 50, 95])
+    got = shading_percentiles([banded.shading], [covered], (5, 50, 95), band=8)
+    assert np.allclose(got, expected, rtol=0, atol=1e-6)
+
+
+def test_the_covered_average_in_bands_equals_one_pass() -> None:
+    rng = np.random.default_rng(12)
+    image = rng.random((96, 96, 3), dtype=np.float32)
+    covered = rng.random((96, 96)) < 0.7
+    whole = downsample_covered(image, covered, 24, band=96)
+    assert np.array_equal(downsample_covered(image, covered, 24, band=4), whole)
+    assert np.array_equal(downsample_covered(image, covered, 24, band=9), whole)  # rounded to whole blocks
+    assert downsample_covered(image, covered, 40, band=8).shape == (40, 40, 3)  # not whole blocks: one pass
+
+
+@pytest.mark.parametrize(("h", "size", "band"), [(512, 256, None), (1024, 256, 100), (512, 256, 6), (600, 256, None)])
+def test_the_covered_average_is_one_pass_whatever_the_band(h: int, size: int, band: int | None) -> None:
+    """A texture smaller than a band (a 512 px LOD) once came back with the band's row count (1024 x 256)."""
+    import cv2
+
+    from lifecast.ml.delight import downsample_covered
+
+    rng = np.random.default_rng(h)
+    image = rng.random((h, h, 3)).astype(np.float32)
+    covered = rng.random((h, h)) > 0.3
+    w = covered.astype(np.float32)
+    num = cv2.resize(image * w[..., None], (size, size), interpolation=cv2.INTER_AREA)
+    den = cv2.resize(w, (size, size), interpolation=cv2.INTER_AREA)
+    expected = num / np.maximum(den, 1e-6)[..., None]
+    got = downsample_covered(image, covered, size, band=band)
+    assert got.shape == (size, size, 3)
+    np.testing.assert_allclose(got, expected, atol=1e-5)

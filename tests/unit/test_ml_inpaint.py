@@ -3,6 +3,9 @@ that only lies close in UV; seams and UDIM tiles are no obstacle; known texels a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -13,8 +16,10 @@ from lifecast.mesh import TriMesh
 from lifecast.ml import surface_fill
 from lifecast.ml.chart_smooth import chart_links
 from lifecast.ml.coverage_holes import CaptureRig, coverage_holes
-from lifecast.ml.geometry_maps import GeometryTile, geometry_maps
-from lifecast.ml.inpaint import inpaint_tiles, push_pull, telea
+from lifecast.ml.geometry_maps import GeometryTile, geometry_bands, geometry_maps
+from lifecast.ml.inpaint import Shading, _proxy_picks, inpaint_tiles, pad_gutters, push_pull, telea
+from lifecast.ml.run_inpaint import coarse_occlusion, with_coarse_occlusion
+from lifecast.ml.sh import FIT_SAMPLES
 from lifecast.ml.shading_proxy import fit_proxy
 
 RED = np.array([0.8, 0.05, 0.05], np.float32)
@@ -295,3 +300,126 @@ def test_the_shading_proxy_measures_how_much_occlusion_the_texture_shows() -> No
     assert painted.ao_power < 0.1
     assert shown.sh_power == 0.0  # the normal's lighting only with lighting=True
     np.testing.assert_allclose(shown.shading(n[:3], ao[:3])[:, 0], ao[:3] ** shown.ao_power, rtol=1e-5)
+
+
+# The banded path (issue #14: an 8K fill in the memory of a 4K one) against the whole image.
+
+
+def test_geometry_bands_are_the_whole_maps_row_for_row() -> None:
+    mesh = cylinder(24, 24)
+    (whole,) = tile_maps(mesh, 64)
+    (banded,) = geometry_bands(mesh, 64, band_texels=100)
+    assert np.array_equal(banded.covered, whole.covered)
+    for y0, y1 in [(0, 2), (10, 17), (31, 32), (60, 64)]:
+        band = banded.band(y0, y1)
+        assert band.row0 == y0
+        assert np.array_equal(band.covered, whole.covered[y0:y1])
+        assert np.array_equal(band.position, whole.position[y0:y1])
+        assert np.array_equal(band.normal, whole.normal[y0:y1])
+        assert np.array_equal(band.ao, np.ones((y1 - y0, 64), np.float32))
+    for step in (1, 3):  # 1: kept from the coverage pass; 3: rasterized row by row
+        assert np.array_equal(banded.sampled_positions(step), whole.position[::step, ::step])
+
+
+@pytest.mark.parametrize("shading", ["occlusion", "lighting"])
+def test_inpainting_in_bands_of_two_rows_equals_one_band(shading: Shading) -> None:
+    # Two UDIM tiles of a bent strip (normals vary, so the "lighting" proxy is fitted), holes at the tiles' seam
+    # and inside each tile, occlusion varying: bands of 2 rows against one band of the whole tile.
+    mesh = quad_mesh(
+        [
+            (np.array([[0, 0, 0], [1, 0, 0.3], [0, 1, 0], [1, 1, 0.3]], np.float64), (0.05, 0.05, 0.95, 0.95)),
+            (np.array([[1, 0, 0.3], [2, 0, 0], [1, 1, 0.3], [2, 1, 0]], np.float64), (1.05, 0.05, 1.95, 0.95)),
+        ]
+    )
+    tiles = tile_maps(mesh, 64, [1001, 1002])
+    rng = np.random.default_rng(5)
+    tiles = [replace(t, ao=np.where(t.covered, 0.3 + 0.7 * t.position[..., 1], 1.0).astype(np.float32)) for t in tiles]
+    textures = [(rng.random((64, 64, 3), dtype=np.float32) * 0.2 + 0.4 * t.ao[..., None]) for t in tiles]
+    fill = [t.covered & (rng.random((64, 64)) < 0.05) for t in tiles]
+    fill[1] |= tiles[1].covered & (tiles[1].position[..., 0] < 1.3)
+    whole = inpaint_tiles(textures, fill, tiles, shading=shading, band_texels=64 * 64)
+    banded = inpaint_tiles(textures, fill, tiles, shading=shading, band_texels=2 * 64)
+    for w, b in zip(whole, banded, strict=True):
+        assert np.abs(w - b).max() < 1e-6  # the pyramid's sums add up in another order: float rounding only
+    changed = [np.abs(w - t).max(axis=-1) > 0 for w, t in zip(whole, textures, strict=True)]
+    assert all(c[f].any() for c, f in zip(changed, fill, strict=True))  # the holes were filled
+
+
+def test_the_rasterized_fill_equals_the_fill_from_full_size_maps() -> None:
+    # fill_texture_set's path (maps rasterized per band, occlusion upsampled per band) against the full-size
+    # maps with the occlusion upsampled whole (with_coarse_occlusion), occlusion measured at half the size.
+    mesh = cylinder(24, 24)
+    (tile,) = tile_maps(mesh, 64)
+    rng = np.random.default_rng(6)
+    texture = rng.random((64, 64, 3), dtype=np.float32)
+    fill = rng.random((64, 64)) < 0.1
+    (full,) = with_coarse_occlusion(mesh, [tile], [1001], size=32)
+    banded = geometry_bands(mesh, 64, ao=coarse_occlusion(mesh, [1001], 64, size=32), band_texels=4 * 64)
+    assert np.abs(banded[0].band(0, 64).ao - full.ao).max() < 1e-5  # bilinear, in bands against one resize
+    (expected,) = inpaint_tiles([texture], [fill], [full])
+    (out,) = inpaint_tiles([texture], [fill], banded, band_texels=4 * 64)
+    assert np.abs(out - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("shape", [(64, 48), (34, 50)])
+def test_gutter_padding_in_bands_equals_pad_edges(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(7)
+    image = rng.random((*shape, 3), dtype=np.float32)
+    covered = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), 3) > 0.5
+    out = image.copy()
+    pad_gutters(out, covered, band_texels=2 * shape[1])
+    assert np.array_equal(out, pad_edges(image, covered))
+
+
+def test_the_proxys_texels_are_those_rng_choice_picks() -> None:
+    rng = np.random.default_rng(8)
+    known = rng.random((300, 400)) < 0.8  # 96,000 texels: more than FIT_SAMPLES, so a subset is drawn
+    (picks,) = _proxy_picks([known])  # type: ignore[misc]
+    flat = np.flatnonzero(known)
+    expected = np.sort(np.random.default_rng(0).choice(flat, FIT_SAMPLES, replace=False))
+    assert np.array_equal(picks, expected)
+
+
+def test_a_pyramid_built_in_parts_and_around_queries_pulls_the_same() -> None:
+    rng = np.random.default_rng(9)
+    points = rng.random((5000, 3)).astype(np.float32)
+    normals = rng.normal(size=(5000, 3)).astype(np.float32)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    colors = rng.random((5000, 3)).astype(np.float32)
+    queries = (rng.random((300, 3)) * 1.2 - 0.1).astype(np.float32)  # some outside the known points' bounds
+    q_normals = normals[:300]
+    whole = surface_fill.build_pyramid(points, normals, colors, 0.01)
+    builder = surface_fill.PyramidBuilder(points.min(0), points.max(0), 0.01, queries=queries)
+    for part in np.array_split(np.arange(5000), 3):
+        builder.add(points[part], normals[part], colors[part])
+    parts = builder.finish()
+    assert len(parts.levels) == len(whole.levels)
+    assert sum(len(level.keys) for level in parts.levels) < sum(len(level.keys) for level in whole.levels)
+    expected = surface_fill.pull(whole, queries, q_normals)
+    assert np.abs(surface_fill.pull(parts, queries, q_normals) - expected).max() < 1e-5
+
+
+def test_the_texels_swept_and_read_are_the_whole_image_dilations() -> None:
+    from scipy import ndimage
+
+    from lifecast.ml import chart_smooth
+
+    rng = np.random.default_rng(10)
+    covered = cv2.GaussianBlur(rng.random((300, 90)).astype(np.float32), (0, 0), 4) > 0.45
+    holes = covered & (cv2.GaussianBlur(rng.random((300, 90)).astype(np.float32), (0, 0), 6) > 0.52)
+    original = chart_smooth._MASK_ROWS
+    chart_smooth._MASK_ROWS = 7  # many bands, each reaching past the next
+    try:
+        (move,) = chart_smooth.moving_texels([holes], [covered], band=5)
+        (read,) = chart_smooth.texels_read([move], [covered])
+    finally:
+        chart_smooth._MASK_ROWS = original
+    near_fixed = ndimage.binary_dilation(covered & ~holes, structure=np.ones((3, 3), bool), iterations=5)
+    expected = np.flatnonzero(holes & near_fixed)
+    assert 0 < len(expected) < holes.sum()  # some hole texels are deeper than the band
+    assert np.array_equal(move, expected)
+    moving = np.zeros(covered.shape, bool)
+    moving.reshape(-1)[move] = True
+    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+    border = covered & ~ndimage.binary_erosion(covered, structure=cross, border_value=0)
+    assert np.array_equal(read, (ndimage.binary_dilation(moving, structure=cross, iterations=2) & covered) | border)

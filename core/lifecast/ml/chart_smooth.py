@@ -11,16 +11,18 @@ other are not linked); a texel on a chart's border is linked to the texel across
 point, in whichever chart or UDIM tile that is (:func:`seam_links`). All tiles are swept together.
 
 Texels deeper than the band keep the fill they had. Work and memory are proportional to the texels in the band
-(plus their neighbours and the charts' border texels), not to the tiles.
+(plus their neighbours and the charts' border texels), not to the tiles: the maps read (surface points, normals,
+values) may be whole tiles or :class:`SparseTexels`, the values of just the texels the sweeps read
+(:func:`texels_read`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 #: Two covered texels next to each other in UV are the same chart's when their surface points are at most this
 #: many times the spacing of the texels around them apart.
@@ -37,8 +39,51 @@ _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
 _STEPS = ((0, 1), (0, -1), (1, 0), (-1, 0))
 
 
+class SparseTexels:
+    """Values of some texels of one tile: ``ids (q,) int64`` sorted flat indices ``row * s + col`` and ``values
+    (q, c) float32`` (a map of which only those texels are ever read or written)."""
+
+    def __init__(self, ids: NDArray[np.int64], values: NDArray[np.float32]) -> None:
+        self.ids = ids
+        self.values = values
+
+    @property
+    def channels(self) -> int:
+        return int(self.values.shape[-1])
+
+    def rows(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Row of ``values`` holding each of ``ids`` (all must be held)."""
+        rows = np.searchsorted(self.ids, ids)
+        if len(ids) and (rows.max() >= len(self.ids) or not np.array_equal(self.ids[rows], ids)):
+            raise KeyError("a texel the sweeps read is not held")
+        return rows
+
+
+#: A per-tile map: the whole ``(s, s, c)`` array, or the texels of it that are read.
+TexelMap = NDArray[np.float32] | SparseTexels
+
+
+def _take(a: TexelMap, ids: NDArray[np.int64]) -> NDArray[np.float32]:
+    """``(q, c)`` values of a map at flat texel indices."""
+    if isinstance(a, SparseTexels):
+        return a.values[a.rows(ids)]
+    return a.reshape(-1, a.shape[-1])[ids]
+
+
+def _put(a: TexelMap, ids: NDArray[np.int64], values: NDArray[np.float32]) -> None:
+    """Write ``(q, c)`` values at flat texel indices."""
+    if isinstance(a, SparseTexels):
+        a.values[a.rows(ids)] = values
+    else:
+        a.reshape(-1, a.shape[-1])[ids] = values
+
+
+def _channels(a: TexelMap) -> int:
+    return a.channels if isinstance(a, SparseTexels) else int(a.shape[-1])
+
+
 def chart_links(
-    position: NDArray[np.float32], covered: NDArray[np.bool_], texels: NDArray[np.int64], spacing: float
+    position: TexelMap, covered: NDArray[np.bool_], texels: NDArray[np.int64], spacing: float
 ) -> NDArray[np.int64]:
     """The same-chart grid neighbours of some texels.
 
@@ -49,7 +94,8 @@ def chart_links(
     Parameters
     ----------
     position, covered
-        The tile's ``(s, s, 3)`` surface points and ``(s, s) bool`` covered texels.
+        The tile's ``(s, s, 3)`` surface points (or :class:`SparseTexels` holding those of the texels within two
+        steps of ``texels``) and ``(s, s) bool`` covered texels.
     texels
         ``(q,)`` flat indices of the texels asked about.
     spacing
@@ -60,13 +106,12 @@ def chart_links(
     ``(q, 4) int64``: the flat index of the neighbour in each of :data:`_STEPS`, -1 where not linked.
     """
     h, w = covered.shape
-    pos = position.reshape(-1, 3)
     cov = covered.reshape(-1)
     # The texels asked about and their neighbours, each with its four squared neighbour distances.
     nbr = _neighbours(texels, h, w, cov)
     ring = np.unique(nbr[nbr >= 0])
     table = np.unique(np.concatenate([texels, ring]))
-    d2 = _squared_distances(pos, _neighbours(table, h, w, cov), table)
+    d2 = _squared_distances(position, _neighbours(table, h, w, cov), table)
     row_of_texel = np.searchsorted(table, texels)
     own = d2[row_of_texel]
     out = np.full((len(texels), 4), -1, np.int64)
@@ -97,22 +142,20 @@ def _neighbours(texels: NDArray[np.int64], h: int, w: int, covered: NDArray[np.b
     return out
 
 
-def _squared_distances(
-    pos: NDArray[np.float32], nbr: NDArray[np.int64], texels: NDArray[np.int64]
-) -> NDArray[np.float32]:
+def _squared_distances(pos: TexelMap, nbr: NDArray[np.int64], texels: NDArray[np.int64]) -> NDArray[np.float32]:
     """``(q, 4) float32`` squared 3D distance to each neighbour, ``inf`` where there is none."""
     out = np.full(nbr.shape, np.inf, np.float32)
-    p = pos[texels]
+    p = _take(pos, texels)
     for i in range(4):
         ok = nbr[:, i] >= 0
-        d = pos[nbr[ok, i]] - p[ok]
+        d = _take(pos, nbr[ok, i]) - p[ok]
         out[ok, i] = np.einsum("qc,qc->q", d, d)
     return out
 
 
 def seam_links(
-    positions: Sequence[NDArray[np.float32]],
-    normals: Sequence[NDArray[np.float32]],
+    positions: Sequence[TexelMap],
+    normals: Sequence[TexelMap],
     covered: Sequence[NDArray[np.bool_]],
     texels: NDArray[np.int64],
     spacing: float,
@@ -127,7 +170,8 @@ def seam_links(
     Parameters
     ----------
     positions, normals, covered
-        Per tile ``(s, s, 3)`` surface points, unit normals and ``(s, s) bool`` covered texels.
+        Per tile ``(s, s, 3)`` surface points, unit normals (or :class:`SparseTexels` holding at least the chart
+        border texels') and ``(s, s) bool`` covered texels.
     texels
         ``(q,)`` global texel ids (:func:`texel_offsets`) asked about.
     spacing
@@ -140,11 +184,9 @@ def seam_links(
     from scipy.spatial import cKDTree
 
     offsets = texel_offsets(covered)
-    border_ids = []
-    for t, cov in enumerate(covered):
-        inner = ndimage.binary_erosion(cov, structure=_CROSS, border_value=0)
-        border_ids.append(offsets[t] + np.flatnonzero((cov & ~inner).reshape(-1)))
-    border = np.concatenate(border_ids)
+    border = np.concatenate(
+        [offsets[t] + np.flatnonzero(chart_border(cov).reshape(-1)) for t, cov in enumerate(covered)]
+    )
     out = np.full(len(texels), -1, np.int64)
     asked = np.isin(texels, border)
     if len(border) < 2 or not asked.any():
@@ -169,6 +211,19 @@ def seam_links(
     return out
 
 
+def chart_border(covered: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """``(s, s) bool`` covered texels with an uncovered (or off-tile) grid neighbour."""
+    h = covered.shape[0]
+    cross = _CROSS.astype(np.uint8)
+    out = np.zeros(covered.shape, bool)
+    for y0 in range(0, h, _MASK_ROWS):  # in bands of rows: a few bytes per texel of a band, not of the tile
+        y1 = min(y0 + _MASK_ROWS, h)
+        a, b = max(0, y0 - 1), min(h, y1 + 1)
+        inner = cv2.erode(covered[a:b].view(np.uint8), cross, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        out[y0:y1] = covered[y0:y1] & ~inner[y0 - a : y0 - a + (y1 - y0)].view(bool)
+    return out
+
+
 def texel_offsets(covered: Sequence[NDArray[np.bool_]]) -> NDArray[np.int64]:
     """``(tiles,)`` the global id of each tile's first texel: tile ``t``'s texel ``(y, x)`` is
     ``offsets[t] + y * w + x``."""
@@ -176,15 +231,14 @@ def texel_offsets(covered: Sequence[NDArray[np.bool_]]) -> NDArray[np.int64]:
     return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
 
-def _lookup(
-    arrays: Sequence[NDArray[np.float32]], offsets: NDArray[np.int64], ids: NDArray[np.int64]
-) -> NDArray[np.float32]:
-    """``(q, c)`` values of per-tile ``(s, s, c)`` arrays at global ids."""
+def _lookup(arrays: Sequence[TexelMap], offsets: NDArray[np.int64], ids: NDArray[np.int64]) -> NDArray[np.float32]:
+    """``(q, c)`` values of per-tile maps at global ids."""
     tile = np.searchsorted(offsets, ids, side="right") - 1
-    out = np.empty((len(ids), arrays[0].shape[-1]), np.float32)
+    out = np.empty((len(ids), _channels(arrays[0])), np.float32)
     for t, a in enumerate(arrays):
         mine = tile == t
-        out[mine] = a.reshape(-1, a.shape[-1])[ids[mine] - offsets[t]]
+        if mine.any():
+            out[mine] = _take(a, ids[mine] - offsets[t])
     return out
 
 
@@ -230,27 +284,99 @@ def smooth_across_charts(
         Only free texels within this many texels (chessboard distance) of a covered, non-free one are swept;
         deeper ones are held as they are.
     """
-    out = images
-    if not all(im.flags.c_contiguous for im in out):
+    if not all(im.flags.c_contiguous for im in images):
         raise ValueError("smooth_across_charts updates the images in place: pass C-contiguous arrays")
+    if iterations <= 0:
+        return
+    moves = moving_texels(free, covered, band)
+    smooth_texels(images, moves, positions, normals, covered, spacing, iterations=iterations)
+
+
+def moving_texels(
+    free: Sequence[NDArray[np.bool_]], covered: Sequence[NDArray[np.bool_]], band: int = 24
+) -> list[NDArray[np.int64]]:
+    """Per tile the ``(q,) int64`` flat indices of the ``free`` texels within ``band`` texels (chessboard distance)
+    of a covered, non-free one: the texels :func:`smooth_across_charts` sweeps (none in a tile with no free or no
+    fixed texel).
+
+    ``band`` dilations by a 3x3 square are one dilation by a ``2 band + 1`` square, taken here in bands of rows
+    (OpenCV's separable dilation): the same texels as ``band`` iterations of ``ndimage.binary_dilation``, in a
+    few bytes per texel of a band instead of several full-size temporaries.
+    """
+    out = []
+    for f, cov in zip(free, covered, strict=True):
+        fixed = cov & ~f
+        if not f.any() or not fixed.any():
+            out.append(np.zeros(0, np.int64))
+            continue
+        near_fixed = _dilate_rows(fixed, np.ones((2 * band + 1, 2 * band + 1), np.uint8), band, keep=f)
+        out.append(np.flatnonzero(near_fixed.reshape(-1)).astype(np.int64))
+    return out
+
+
+#: Rows of a mask dilated at once (:func:`_dilate_rows`).
+_MASK_ROWS = 256
+
+
+def _dilate_rows(
+    mask: NDArray[np.bool_], kernel: NDArray[np.uint8], reach: int, keep: NDArray[np.bool_] | None = None
+) -> NDArray[np.bool_]:
+    """``(h, w) bool``: ``mask`` dilated by ``kernel`` (reaching ``reach`` rows each way; outside the image counts
+    as unset), band by band, ``& keep`` when given."""
+    h = mask.shape[0]
+    out = np.zeros(mask.shape, bool)
+    for y0 in range(0, h, _MASK_ROWS):
+        y1 = min(y0 + _MASK_ROWS, h)
+        a, b = max(0, y0 - reach), min(h, y1 + reach)
+        grown = cv2.dilate(mask[a:b].view(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        rows = grown[y0 - a : y0 - a + (y1 - y0)].view(bool)
+        out[y0:y1] = rows & keep[y0:y1] if keep is not None else rows
+    return out
+
+
+def texels_read(moves: Sequence[NDArray[np.int64]], covered: Sequence[NDArray[np.bool_]]) -> list[NDArray[np.bool_]]:
+    """Per tile ``(s, s) bool``: the texels whose surface points, normals and values :func:`smooth_texels` reads
+    for these ``moves``: the moving texels' covered texels within two grid steps (the links and the neighbour
+    distances they are judged by) and every chart border texel (the seams)."""
+    diamond = (np.add.outer(np.abs(np.arange(-2, 3)), np.abs(np.arange(-2, 3))) <= 2).astype(np.uint8)
+    out = []
+    for move, cov in zip(moves, covered, strict=True):
+        near = np.zeros(cov.size, bool)
+        near[move] = True
+        near = _dilate_rows(near.reshape(cov.shape), diamond, 2, keep=cov)
+        near |= chart_border(cov)
+        out.append(near)
+    return out
+
+
+def smooth_texels(
+    images: Sequence[TexelMap],
+    moves: Sequence[NDArray[np.int64]],
+    positions: Sequence[TexelMap],
+    normals: Sequence[TexelMap],
+    covered: Sequence[NDArray[np.bool_]],
+    spacing: float,
+    *,
+    iterations: int = 40,
+) -> None:
+    """The sweeps of :func:`smooth_across_charts` over the texels ``moves[i]`` (flat indices, :func:`moving_texels`).
+
+    ``images``, ``positions`` and ``normals`` may be whole ``(s, s, c)`` maps or :class:`SparseTexels` holding at
+    least the texels :func:`texels_read` marks; ``images`` are updated in place.
+    """
     offsets = texel_offsets(covered)
     if iterations <= 0:
         return
-    moves, links = [], []
-    for t, (f, cov) in enumerate(zip(free, covered, strict=True)):
-        fixed = cov & ~f
-        if not f.any() or not fixed.any():
-            continue
-        near_fixed = ndimage.binary_dilation(fixed, structure=np.ones((3, 3), bool), iterations=band)
-        move = np.flatnonzero((f & near_fixed).reshape(-1))
+    all_moves, links = [], []
+    for t, move in enumerate(moves):
         if len(move) == 0:
             continue
-        grid = chart_links(positions[t], cov, move, spacing)
-        moves.append(move + offsets[t])
+        grid = chart_links(positions[t], covered[t], move, spacing)
+        all_moves.append(move + offsets[t])
         links.append(np.where(grid >= 0, grid + offsets[t], -1))
-    if not moves:
+    if not all_moves:
         return
-    move = np.concatenate(moves)
+    move = np.concatenate(all_moves)
     nbr = np.concatenate([np.concatenate(links), seam_links(positions, normals, covered, move, spacing)[:, None]], 1)
     count = (nbr >= 0).sum(axis=1)
     keep = count > 0
@@ -260,8 +386,8 @@ def smooth_across_charts(
     outside = np.setdiff1d(np.unique(nbr[nbr >= 0]), move)
     order = np.concatenate([move, outside])
     sort = np.argsort(order)
-    values = np.zeros((len(order) + 1, out[0].shape[2]), np.float32)
-    values[:-1] = _lookup(out, offsets, order)
+    values = np.zeros((len(order) + 1, _channels(images[0])), np.float32)
+    values[:-1] = _lookup(images, offsets, order)
     safe = np.where(nbr >= 0, sort[np.searchsorted(order[sort], np.maximum(nbr, 0))], len(order))
     inverse_count = (np.float32(1.0) / count)[:, None]
     _, (y, x) = _tile_yx(move, covered, offsets)
@@ -281,17 +407,24 @@ def smooth_across_charts(
             mean *= relax
             values[rows] += mean
     tile = np.searchsorted(offsets, move, side="right") - 1
-    for t, image in enumerate(out):
+    for t, image in enumerate(images):
         mine = tile == t
-        image.reshape(-1, image.shape[-1])[move[mine] - offsets[t]] = values[: len(move)][mine]
+        if mine.any():
+            _put(image, move[mine] - offsets[t], values[: len(move)][mine])
 
 
 __all__ = [
     "LINK_RATIO",
     "OVER_RELAX",
     "SEAM_REACH",
+    "SparseTexels",
+    "TexelMap",
+    "chart_border",
     "chart_links",
+    "moving_texels",
     "seam_links",
     "smooth_across_charts",
+    "smooth_texels",
     "texel_offsets",
+    "texels_read",
 ]

@@ -5,13 +5,15 @@ over skin, and a 4K texture's pores are not shading): the whole surface's lighti
 (:func:`lifecast.ml.sh.fit_shading`, every UDIM tile at once, so a set of tiles is one surface), the model
 corrects the fit tile by tile (:func:`lifecast.ml.tiling.run_tiled`), the log shading is edge-padded into the
 gutters and upsampled to the texture's resolution in bands of rows, and the texture is divided by it there.
-Memory is the texture's own plus one band: constant in the map size beyond the texture itself.
+The texture may stay encoded (8-bit sRGB codes, ``decode``): it is averaged down to the working size and divided
+band by band, so memory is the encoded input, the albedo and shading out, and one band.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -20,15 +22,28 @@ from numpy.typing import NDArray
 
 from lifecast.bake.padding import pad_edges
 from lifecast.ml.features import FEATURES, FitSummary, texel_features
-from lifecast.ml.geometry_maps import GeometryTile
+from lifecast.ml.geometry_maps import GeometryTile, upsample_rows
 from lifecast.ml.sh import fit_shading
 from lifecast.ml.tiling import run_tiled
 from lifecast.pipeline.stage import ProgressFn, no_progress
 
+#: Turns rows of an encoded texture (e.g. 8-bit sRGB codes) into linear float32.
+Decode = Callable[[NDArray[Any]], NDArray[np.float32]]
+
 #: Texels per tile side the shading is predicted at, by default.
 WORK_SIZE = 1024
-#: Rows of the full-resolution texture divided per band.
+#: Rows per band of :func:`upsample_bands`, by default.
 _BAND = 512
+#: Texels per band of the full-resolution work, by default: about a million (256 rows at 4K, 128 at 8K; 12 MiB per
+#: float32 band array, a handful of which are alive at once, and float64 ones in the sRGB decode).
+_BAND_TEXELS = 1 << 20
+
+
+def default_band(size: int) -> int:
+    """Rows per band of a ``size``-wide texture: about :data:`_BAND_TEXELS` texels."""
+    return max(8, _BAND_TEXELS // max(size, 1))
+
+
 #: The shading removed stays within these factors of the surface's mean (an albedo is never brightened more than
 #: 1 / SHADING_RANGE[0] times where the geometry says the surface is enclosed).
 SHADING_RANGE = (0.2, 4.0)
@@ -57,15 +72,46 @@ class DelitTile:
     shading: NDArray[np.float16]
 
 
-def downsample_covered(image: NDArray[np.floating], covered: NDArray[np.bool_], size: int) -> NDArray[np.float32]:
+def downsample_covered(
+    image: NDArray[np.generic],
+    covered: NDArray[np.bool_],
+    size: int,
+    *,
+    decode: Decode | None = None,
+    band: int | None = None,
+) -> NDArray[np.float32]:
     """``(size, size, c)`` area average of ``image (h, w, c)`` over texels ``covered (h, w)`` only (gutter colour
-    never mixes into a chart's edge); uncovered texels of the result are 0."""
-    img = np.asarray(image, np.float32)
-    if img.shape[0] == size:
-        return np.where(covered[..., None], img, 0.0).astype(np.float32)
+    never mixes into a chart's edge); uncovered texels of the result are 0.
+
+    ``decode`` turns rows of ``image`` into linear float (``None``: ``image`` is). When ``h`` is a multiple of
+    ``size`` the average is taken ``band`` rows at a time (rounded to whole output rows: the same values as one
+    pass), so a large texture is never held as float whole.
+    """
+    h = image.shape[0]
+    if h == size:
+        linear = decode(image) if decode is not None else np.asarray(image, np.float32)
+        return np.where(covered[..., None], linear, 0.0).astype(np.float32)
+    if h % size:  # not a whole-block reduction (or an upsampling): one pass over the whole image
+        return _downsample_rows(image, covered, size, size, decode)
+    factor = h // size
+    step = max(1, (band or default_band(h)) // factor) * factor
+    out = [
+        _downsample_rows(
+            image[y0 : y0 + step], covered[y0 : y0 + step], size, (min(y0 + step, h) - y0) // factor, decode
+        )
+        for y0 in range(0, h, step)
+    ]
+    return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def _downsample_rows(
+    image: NDArray[np.generic], covered: NDArray[np.bool_], width: int, rows: int, decode: Decode | None
+) -> NDArray[np.float32]:
+    """``(rows, width, c)`` the covered-weighted area average of a block of rows (:func:`downsample_covered`)."""
+    img = decode(image) if decode is not None else np.asarray(image, np.float32)
     w = covered.astype(np.float32)
-    num = cv2.resize(img * w[..., None], (size, size), interpolation=cv2.INTER_AREA)
-    den = cv2.resize(w, (size, size), interpolation=cv2.INTER_AREA)
+    num = cv2.resize(img * w[..., None], (width, rows), interpolation=cv2.INTER_AREA)
+    den = cv2.resize(w, (width, rows), interpolation=cv2.INTER_AREA)
     if num.ndim == 2:
         num = num[..., None]
     return (num / np.maximum(den, 1e-6)[..., None]).astype(np.float32)
@@ -131,27 +177,16 @@ def upsample_bands(
 ) -> Iterator[tuple[int, NDArray[np.float32]]]:
     """``(row0, (rows, size, c))`` bands of ``small (s, s, c)`` bilinearly upsampled to ``size``, the same values
     as one ``cv2.resize`` of the whole (texel centres aligned), one band at a time."""
-    s = small.shape[0]
-    scale = s / size
     for y0 in range(0, size, band):
-        y1 = min(y0 + band, size)
-        ys = (np.arange(y0, y1) + 0.5) * scale - 0.5
-        r0 = np.clip(np.floor(ys).astype(np.int64), 0, s - 1)
-        r1 = np.clip(r0 + 1, 0, s - 1)
-        fy = np.clip(ys - np.floor(ys), 0.0, 1.0).astype(np.float32)
-        fy = np.where(ys < 0, 0.0, fy).astype(np.float32)
-        rows = small[r0] * (1 - fy)[:, None, None] + small[r1] * fy[:, None, None]
-        wide = cv2.resize(rows, (size, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        if wide.ndim == 2:
-            wide = wide[..., None]
-        yield y0, wide.astype(np.float32)
+        yield y0, upsample_rows(small, size, y0, min(y0 + band, size))
 
 
 def apply_shading(
-    lit: NDArray[np.floating],
+    lit: NDArray[np.generic],
     log_shading: NDArray[np.float32],
     *,
-    decode: Callable[[NDArray[np.floating]], NDArray[np.float32]] | None = None,
+    decode: Decode | None = None,
+    band: int | None = None,
 ) -> tuple[NDArray[np.float32], NDArray[np.float16]]:
     """Divide a full-resolution texture by the upsampled shading, band by band.
 
@@ -163,6 +198,8 @@ def apply_shading(
         ``(s, s, 3)`` padded log shading at the working size.
     decode
         Turns a band of ``lit`` into linear float (e.g. 8-bit sRGB codes); ``None``: ``lit`` is linear.
+    band
+        Rows per band (default :func:`default_band`).
 
     Returns
     -------
@@ -174,9 +211,9 @@ def apply_shading(
     size = lit.shape[0]
     albedo = np.empty((size, size, 3), np.float32)
     shading = np.empty((size, size, 3), np.float16)
-    for y0, band in upsample_bands(log_shading, size):
-        y1 = y0 + len(band)
-        s = np.exp(band)
+    for y0, rows_log in upsample_bands(log_shading, size, band or default_band(size)):
+        y1 = y0 + len(rows_log)
+        s = np.exp(rows_log)
         rows = lit[y0:y1]
         linear = decode(rows) if decode is not None else np.asarray(rows, np.float32)
         albedo[y0:y1] = np.clip(linear / s, 0.0, 1.0)
@@ -186,27 +223,62 @@ def apply_shading(
 
 def delight_arrays(
     model: torch.nn.Module | None,
-    lit: Sequence[NDArray[np.float32]],
+    lit: Sequence[NDArray[np.generic]],
     geometry: Sequence[GeometryTile],
     covered_full: Sequence[NDArray[np.bool_]] | None = None,
     *,
+    decode: Decode | None = None,
+    band: int | None = None,
     device: str = "cpu",
     progress: ProgressFn = no_progress,
 ) -> list[DelitTile]:
-    """Delight linear textures ``lit[i] (h, h, 3)`` with geometry maps at the working size.
+    """Delight textures ``lit[i] (h, h, 3)`` with geometry maps at the working size.
 
     ``covered_full[i]`` (``(h, h) bool``) says which texels of the full-size texture lie on the surface, for the
-    working-size average; ``None`` when the texture is already at the geometry's size.
+    working-size average; ``None`` when the texture is already at the geometry's size. ``decode`` turns rows of
+    ``lit`` into linear float32 (e.g. 8-bit sRGB codes, so the input is never held as float whole); ``None``:
+    ``lit`` is linear float. The full-size work goes ``band`` rows at a time.
     """
     small = []
     for i, (lt, g) in enumerate(zip(lit, geometry, strict=True)):
         cov = covered_full[i] if covered_full is not None else g.covered
-        small.append(downsample_covered(lt, cov, g.size))
+        small.append(downsample_covered(lt, cov, g.size, decode=decode, band=band))
     log_s = predict_log_shading(model, small, geometry, device=device, progress=progress)
     out = []
     for lt, g, ls in zip(lit, geometry, log_s, strict=True):
-        albedo, shading = apply_shading(lt, ls)
+        albedo, shading = apply_shading(lt, ls, decode=decode, band=band)
         out.append(DelitTile(g.udim, albedo, shading))
+    return out
+
+
+def shading_percentiles(
+    shading: Sequence[NDArray[np.float16]],
+    covered: Sequence[NDArray[np.bool_]],
+    qs: Sequence[float],
+    band: int = _BAND,
+) -> list[float | None]:
+    """``np.percentile`` (linear) of every channel of ``shading[i] (h, h, 3) float16`` over ``covered[i]``, from a
+    histogram of the 65,536 half-float codes taken ``band`` rows at a time (no float32 copy of the whole)."""
+    counts = np.zeros(1 << 16, np.int64)
+    for sh, cov in zip(shading, covered, strict=True):
+        for y0 in range(0, sh.shape[0], band):
+            codes = np.ascontiguousarray(sh[y0 : y0 + band][cov[y0 : y0 + band]]).view(np.uint16)
+            counts += np.bincount(codes.reshape(-1), minlength=1 << 16)
+    total = int(counts.sum())
+    if total == 0:
+        return [None for _ in qs]
+    values = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float64)
+    present = np.flatnonzero(counts)
+    order = present[np.argsort(values[present], kind="stable")]
+    ends = np.cumsum(counts[order])
+    out: list[float | None] = []
+    for q in qs:
+        virtual = (total - 1) * float(q) / 100.0
+        lo = int(np.floor(virtual))
+        hi = min(lo + 1, total - 1)
+        a = values[order[np.searchsorted(ends, lo, side="right")]]
+        b = values[order[np.searchsorted(ends, hi, side="right")]]
+        out.append(float(a + (b - a) * (virtual - lo)))
     return out
 
 
@@ -214,13 +286,17 @@ __all__ = [
     "MAX_SHADING_TINT",
     "SHADING_RANGE",
     "WORK_SIZE",
+    "Decode",
     "DelitTile",
     "apply_shading",
+    "default_band",
     "delight_arrays",
     "downsample_covered",
     "fit_surface",
     "limit_shading",
     "predict_log_shading",
+    "shading_percentiles",
     "tile_features",
     "upsample_bands",
+    "upsample_rows",
 ]

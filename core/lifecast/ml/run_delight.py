@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from lifecast.ml.delight import DelitTile, delight_arrays
+from lifecast.ml.delight import Decode, DelitTile, delight_arrays, shading_percentiles
 from lifecast.ml.geometry_maps import GeometryTile
 from lifecast.ml.texture_files import encode_for, read_mask, staged_outputs, tile_path, write_image
 from lifecast.pipeline.stage import ProgressFn, no_progress
@@ -58,18 +58,21 @@ def _excluding(geometry: GeometryTile, mask: NDArray[np.bool_] | None) -> Geomet
 
 
 def delight_texture_set(
-    model: torch.nn.Module,
-    textures: Sequence[NDArray[np.float32]],
+    model: torch.nn.Module | None,
+    textures: Sequence[NDArray[np.generic]],
     geometry: Sequence[GeometryTile],
     *,
     mask: Path | Sequence[NDArray[np.bool_] | None] | None = None,
+    decode: Decode | None = None,
     device: str = "cpu",
     progress: ProgressFn = no_progress,
 ) -> DelitSet:
     """Delight linear ``textures[i] (h, h, 3)`` of the tiles ``geometry[i]`` (at the working size).
 
     ``mask``: texels the fit and the model ignore (their albedo is divided by the shading around them): a
-    ``<UDIM>`` pattern of mask images (white = ignore), arrays per tile, or ``None``.
+    ``<UDIM>`` pattern of mask images (white = ignore), arrays per tile, or ``None``. ``decode``: the textures are
+    encoded (e.g. 8-bit sRGB codes) and this turns rows of them into linear float32, band by band (an 8K texture
+    is never held as float whole). ``model=None``: the SH fit alone (the baseline).
     """
     size = textures[0].shape[0]
     if isinstance(mask, Path):
@@ -80,11 +83,11 @@ def delight_texture_set(
     covered_full = [
         cv2.resize(g.covered.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0 for g in used
     ]
-    tiles = delight_arrays(model, textures, used, covered_full, device=device, progress=progress)
-    shading = np.concatenate([t.shading[c].astype(np.float32) for t, c in zip(tiles, covered_full, strict=True)])
+    tiles = delight_arrays(model, textures, used, covered_full, decode=decode, device=device, progress=progress)
+    p5, p95 = shading_percentiles([t.shading for t in tiles], covered_full, (5, 95))
     summary = {
-        "shading_p5": round(float(np.percentile(shading, 5)), 4) if len(shading) else None,
-        "shading_p95": round(float(np.percentile(shading, 95)), 4) if len(shading) else None,
+        "shading_p5": round(p5, 4) if p5 is not None else None,
+        "shading_p95": round(p95, 4) if p95 is not None else None,
     }
     return DelitSet(tiles, summary)
 

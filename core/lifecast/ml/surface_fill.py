@@ -94,6 +94,11 @@ class VoxelPyramid:
     mean: NDArray[np.float32]
 
 
+def spacing_step(size: int) -> int:
+    """Every how many rows and columns :func:`texel_spacing` reads a tile of ``size`` rows."""
+    return max(1, size // 512)  # every few rows and columns: a median needs no more
+
+
 def texel_spacing(positions: Sequence[NDArray[np.float32]], covered: Sequence[NDArray[np.bool_]]) -> float:
     """The median 3D distance between covered texels next to each other in a row or column of any tile.
 
@@ -104,10 +109,21 @@ def texel_spacing(positions: Sequence[NDArray[np.float32]], covered: Sequence[ND
     covered
         Per tile ``(s, s) bool`` texels on the surface.
     """
+    steps = [spacing_step(c.shape[0]) for c in covered]
+    return sampled_spacing(
+        [p[::k, ::k] for p, k in zip(positions, steps, strict=True)],
+        [c[::k, ::k] for c, k in zip(covered, steps, strict=True)],
+        steps,
+    )
+
+
+def sampled_spacing(
+    positions: Sequence[NDArray[np.float32]], covered: Sequence[NDArray[np.bool_]], steps: Sequence[int]
+) -> float:
+    """:func:`texel_spacing` from every ``steps[i]``-th row and column of each tile (``positions[i]`` and
+    ``covered[i]`` hold only those)."""
     samples: list[NDArray[np.float32]] = []
-    for p, c in zip(positions, covered, strict=True):
-        step = max(1, c.shape[0] // 512)  # every few rows and columns: a median needs no more
-        ps, cs = p[::step, ::step], c[::step, ::step]
+    for ps, cs, step in zip(positions, covered, steps, strict=True):
         for axis in (0, 1):
             a = [slice(None), slice(None)]
             b = [slice(None), slice(None)]
@@ -151,36 +167,53 @@ def block_samples(
     points, normals, values, weights
         ``(n, 3)``, ``(n, 3)``, ``(n, c)`` and ``(n,)`` float32.
     """
-    h, w = known.shape
-    he, we = h - h % 2, w - w % 2
-    quads = [(dy, dx) for dy in (0, 1) for dx in (0, 1)]
-
-    def quad_sum(a: NDArray[np.float32], where: NDArray[np.bool_]) -> NDArray[np.float32]:
-        total = np.zeros((int(where.sum()), a.shape[-1]), np.float32)
-        for dy, dx in quads:
-            total += a[dy:he:2, dx:we:2][where]
-        return total
-
-    whole = np.ones((he // 2, we // 2), bool)
-    for dy, dx in quads:
-        whole &= known[dy:he:2, dx:we:2]
-    mean_p = quad_sum(position, whole) / np.float32(4)
-    spread = np.zeros(len(mean_p), np.float32)
-    for dy, dx in quads:
-        spread = np.maximum(spread, np.linalg.norm(position[dy:he:2, dx:we:2][whole] - mean_p, axis=1))
-    tight = spread <= BLOCK_SPREAD * spacing
-    merged = np.zeros((he // 2, we // 2), bool)
-    merged[whole] = tight
-    mean_n = quad_sum(normal, merged)
+    merged, mean_p, single = block_layout(position, known, spacing)
+    mean_n = _quad_sum(normal, merged)
     mean_n /= np.maximum(np.linalg.norm(mean_n, axis=1, keepdims=True), 1e-12)
-    mean_v = quad_sum(values, merged) / np.float32(4)
-    single = known.copy()
-    single[:he, :we] &= ~np.repeat(np.repeat(merged, 2, axis=0), 2, axis=1)
-    points = np.concatenate([mean_p[tight], position[single]]).astype(np.float32)
+    mean_v = _quad_sum(values, merged) / np.float32(4)
+    points = np.concatenate([mean_p, position[single]]).astype(np.float32)
     normals = np.concatenate([mean_n, normal[single]]).astype(np.float32)
     vals = np.concatenate([mean_v, values[single]]).astype(np.float32)
     weights = np.concatenate([np.full(len(mean_n), 4, np.float32), np.ones(int(single.sum()), np.float32)])
     return points, normals, vals, weights
+
+
+#: The four texels of a 2x2 block, (row, column) offsets.
+_QUADS = [(dy, dx) for dy in (0, 1) for dx in (0, 1)]
+
+
+def _quad_sum(a: NDArray[np.float32], where: NDArray[np.bool_]) -> NDArray[np.float32]:
+    """``(m, c)`` the sums of ``a (h, w, c)`` over the 2x2 blocks ``where (h // 2, w // 2)`` marks."""
+    he, we = 2 * where.shape[0], 2 * where.shape[1]
+    total = np.zeros((int(where.sum()), a.shape[-1]), np.float32)
+    for dy, dx in _QUADS:
+        total += a[dy:he:2, dx:we:2][where]
+    return total
+
+
+def block_layout(
+    position: NDArray[np.float32], known: NDArray[np.bool_], spacing: float
+) -> tuple[NDArray[np.bool_], NDArray[np.float32], NDArray[np.bool_]]:
+    """Which 2x2 blocks :func:`block_samples` merges: ``merged (h // 2, w // 2) bool``, their mean points
+    ``(m, 3) float32`` (in block order) and ``single (h, w) bool``, the known texels left single.
+
+    Blocks start on even rows and columns, so rows taken in bands that start on even rows give the same blocks.
+    """
+    h, w = known.shape
+    he, we = h - h % 2, w - w % 2
+    whole = np.ones((he // 2, we // 2), bool)
+    for dy, dx in _QUADS:
+        whole &= known[dy:he:2, dx:we:2]
+    mean_p = _quad_sum(position, whole) / np.float32(4)
+    spread = np.zeros(len(mean_p), np.float32)
+    for dy, dx in _QUADS:
+        spread = np.maximum(spread, np.linalg.norm(position[dy:he:2, dx:we:2][whole] - mean_p, axis=1))
+    tight = spread <= BLOCK_SPREAD * spacing
+    merged = np.zeros((he // 2, we // 2), bool)
+    merged[whole] = tight
+    single = known.copy()
+    single[:he, :we] &= ~np.repeat(np.repeat(merged, 2, axis=0), 2, axis=1)
+    return merged, mean_p[tight], single
 
 
 def _bucket_weights(normals: NDArray[np.float32]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
@@ -251,58 +284,179 @@ def build_pyramid(
     """
     if len(points) == 0:
         raise ValueError("no known texel to fill from")
-    normal_buckets = NORMAL_LEVELS if normal_buckets is None else normal_buckets
-    voxel_texels = VOXEL_TEXELS if voxel_texels is None else voxel_texels
-    if weights is None:
-        weights = np.ones(len(points), np.float32)
-    lo = points.min(axis=0).astype(np.float64)
-    hi = points.max(axis=0).astype(np.float64)
-    size = max(float(voxel_texels) * spacing, float(np.max(hi - lo)) / ((1 << _BITS) - 4))
-    origin = lo - size
-    mean = (np.einsum("q,qc->c", weights.astype(np.float64), colors) / max(float(weights.sum()), 1e-12)).astype(
-        np.float32
+    builder = PyramidBuilder(
+        points.min(axis=0), points.max(axis=0), spacing, voxel_texels=voxel_texels, normal_buckets=normal_buckets
     )
-    # Samples in voxel order, cut into chunks at voxel boundaries: each chunk's voxels are its own and come after
-    # the previous chunk's, so the chunks' sorted keys simply concatenate (no global sort of every key).
-    cell_keys = _pack(np.floor((points - origin) / size).astype(np.int64), np.zeros(len(points), np.int64))
-    order = np.argsort(cell_keys, kind="stable")
-    sorted_cells = cell_keys[order]
-    del cell_keys
-    parts: list[tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]] = []
-    start = 0
-    while start < len(points):
-        stop = min(start + CHUNK, len(points))
-        if stop < len(points):  # extend to the end of the last voxel
-            stop = int(np.searchsorted(sorted_cells, sorted_cells[stop - 1], side="right"))
-        pick = order[start:stop]
-        if normal_buckets > 0:
-            bucket, share = _bucket_weights(normals[pick])
-        else:
-            bucket, share = np.zeros((len(pick), 1), np.int64), np.ones((len(pick), 1), np.float32)
-        per = bucket.shape[1]
-        keys = (np.repeat(sorted_cells[start:stop], per) | bucket.ravel()).astype(np.int64)
-        w = (share * weights[pick, None]).ravel()
-        c = np.repeat(colors[pick], per, axis=0) * w[:, None]
-        keep = w > 0
-        parts.append(_reduce(keys[keep], c[keep], w[keep]))
-        progress(0.8 * stop / len(points), "splatting known texels")
-        start = stop
-    del order, sorted_cells
-    keys, sums, totals = (np.concatenate(a) for a in zip(*parts, strict=True))
-    del parts
-    levels = [VoxelLevel.of(keys, sums, totals, size, normal_buckets > 0)]
-    while len(keys) > 1 and size < 4 * float(np.max(hi - lo)) + spacing:
-        bucketed = len(levels) < normal_buckets
-        parent = _coarser(keys) if bucketed else _coarser(keys) & ~np.int64(7)
-        keys, sums, totals = _reduce(parent, sums, totals)
-        size *= 2
-        levels.append(VoxelLevel.of(keys, sums, totals, size, bucketed))
+    builder.add(points, normals, colors, weights, progress=progress)
+    pyramid = builder.finish()
     progress(1.0, "voxel pyramid")
-    return VoxelPyramid(levels, origin, float(spacing), mean)
+    return pyramid
+
+
+#: Levels (finest first) at which :class:`PyramidBuilder` keeps only the voxels its query points will read.
+QUERY_LEVELS = 3
+
+
+class PyramidBuilder:
+    """The pyramid of :func:`build_pyramid` from samples added part by part (e.g. bands of texel rows).
+
+    The voxel grid is fixed by the bounds of every sample, ``lo`` and ``hi`` (``(3,)``, known beforehand), so each
+    part is splatted and averaged up on its own and the parts' voxels are added at :meth:`finish`: the same sums
+    up to float rounding. With ``queries`` (``(q, 3)`` the points :func:`pull` will be asked about), the finest
+    :data:`QUERY_LEVELS` levels keep only the voxels those points read (their eight corners): the holes' surroundings,
+    not the whole surface (an 8K tile's finest level holds some 15 million keys).
+    """
+
+    def __init__(
+        self,
+        lo: NDArray[np.floating],
+        hi: NDArray[np.floating],
+        spacing: float,
+        *,
+        voxel_texels: float | None = None,
+        normal_buckets: int | None = None,
+        queries: NDArray[np.float32] | None = None,
+    ) -> None:
+        self.normal_buckets = NORMAL_LEVELS if normal_buckets is None else normal_buckets
+        voxel_texels = VOXEL_TEXELS if voxel_texels is None else voxel_texels
+        lo64, hi64 = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+        extent = float(np.max(hi64 - lo64))
+        size = max(float(voxel_texels) * spacing, extent / ((1 << _BITS) - 4))
+        self.origin = lo64 - size
+        self.spacing = float(spacing)
+        self.sizes = [size]
+        while size < 4 * extent + spacing:
+            size *= 2
+            self.sizes.append(size)
+        self._parts: list[list[tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]]] = [
+            [] for _ in self.sizes
+        ]
+        self._first: list[int | None] = [None] * len(self.sizes)
+        self._several = [False] * len(self.sizes)
+        self._weight = 0.0
+        self._weighted: NDArray[np.float64] | None = None
+        self._needed: list[NDArray[np.int64]] | None = None
+        if queries is not None:
+            self._needed = [self._corner_cells(queries, s) for s in self.sizes[:QUERY_LEVELS]]
+
+    def _corner_cells(self, points: NDArray[np.float32], size: float) -> NDArray[np.int64]:
+        """Sorted keys (bucket 0) of every voxel whose centre is a trilinear corner of a point at this level,
+        computed as :func:`pull` computes them (a point outside the known texels' bounds can have a negative cell,
+        whose key :func:`pull` reads all the same)."""
+        off = 1 << _BITS  # cells as 21-bit offsets, so negative ones stay apart
+        cells = []
+        for start in range(0, len(points), CHUNK * 8):
+            rel = (points[start : start + CHUNK * 8] - self.origin).astype(np.float64)
+            base = np.floor(rel / size - 0.5).astype(np.int64) + off
+            cells.append(np.unique((base[:, 0] << 42) | (base[:, 1] << 21) | base[:, 2]))
+        unique = np.unique(np.concatenate(cells)) if cells else np.zeros(0, np.int64)
+        mask = (1 << 21) - 1
+        xyz = np.stack([unique >> 42, (unique >> 21) & mask, unique & mask], 1) - off
+        corners = [_pack(xyz + c, np.zeros(len(xyz), np.int64)) for c in _CORNERS]
+        return np.unique(np.concatenate(corners))
+
+    def add(
+        self,
+        points: NDArray[np.float32],
+        normals: NDArray[np.float32],
+        colors: NDArray[np.float32],
+        weights: NDArray[np.float32] | None = None,
+        *,
+        progress: ProgressFn = no_progress,
+    ) -> None:
+        """Splat ``(n, 3)`` points with unit normals, ``(n, c)`` values and ``(n,)`` weights (default 1)."""
+        if len(points) == 0:
+            return
+        if weights is None:
+            weights = np.ones(len(points), np.float32)
+        weighted = np.einsum("q,qc->c", weights.astype(np.float64), colors)
+        self._weighted = weighted if self._weighted is None else self._weighted + weighted
+        self._weight += float(weights.astype(np.float64).sum())
+        keys, sums, totals = self._splat(points, normals, colors, weights, progress)
+        for level in range(len(self.sizes)):
+            if level > 0:
+                parent = _coarser(keys) if level < self.normal_buckets else _coarser(keys) & ~np.int64(7)
+                keys, sums, totals = _reduce(parent, sums, totals)
+            self._note_keys(level, keys)
+            if self._needed is not None and level < len(self._needed):
+                needed = self._needed[level]
+                cell = keys & ~np.int64(7)
+                idx = np.minimum(np.searchsorted(needed, cell), max(len(needed) - 1, 0))
+                keep = needed[idx] == cell if len(needed) else np.zeros(len(keys), bool)
+                self._parts[level].append((keys[keep], sums[keep], totals[keep]))
+            else:
+                self._parts[level].append((keys, sums, totals))
+
+    def _note_keys(self, level: int, keys: NDArray[np.int64]) -> None:
+        """Track whether the level holds more than one key over all parts (the pyramid stops above one key)."""
+        if self._several[level] or len(keys) == 0:
+            return
+        first = self._first[level]
+        if len(keys) > 1 or (first is not None and int(keys[0]) != first):
+            self._several[level] = True
+        elif first is None:
+            self._first[level] = int(keys[0])
+
+    def _splat(
+        self,
+        points: NDArray[np.float32],
+        normals: NDArray[np.float32],
+        colors: NDArray[np.float32],
+        weights: NDArray[np.float32],
+        progress: ProgressFn,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
+        """The finest level of these samples: sorted keys, sums and weights."""
+        size = self.sizes[0]
+        # Samples in voxel order, cut into chunks at voxel boundaries: each chunk's voxels are its own and come after
+        # the previous chunk's, so the chunks' sorted keys simply concatenate (no global sort of every key).
+        cell_keys = _pack(np.floor((points - self.origin) / size).astype(np.int64), np.zeros(len(points), np.int64))
+        order = np.argsort(cell_keys, kind="stable")
+        sorted_cells = cell_keys[order]
+        del cell_keys
+        parts: list[tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]] = []
+        start = 0
+        while start < len(points):
+            stop = min(start + CHUNK, len(points))
+            if stop < len(points):  # extend to the end of the last voxel
+                stop = int(np.searchsorted(sorted_cells, sorted_cells[stop - 1], side="right"))
+            pick = order[start:stop]
+            if self.normal_buckets > 0:
+                bucket, share = _bucket_weights(normals[pick])
+            else:
+                bucket, share = np.zeros((len(pick), 1), np.int64), np.ones((len(pick), 1), np.float32)
+            per = bucket.shape[1]
+            keys = (np.repeat(sorted_cells[start:stop], per) | bucket.ravel()).astype(np.int64)
+            w = (share * weights[pick, None]).ravel()
+            c = np.repeat(colors[pick], per, axis=0) * w[:, None]
+            keep = w > 0
+            parts.append(_reduce(keys[keep], c[keep], w[keep]))
+            progress(0.8 * stop / len(points), "splatting known texels")
+            start = stop
+        keys, sums, totals = (np.concatenate(a) for a in zip(*parts, strict=True))
+        return keys, sums, totals
+
+    def finish(self) -> VoxelPyramid:
+        """The pyramid of every sample added (levels up to the first that holds a single key)."""
+        if self._weighted is None:
+            raise ValueError("no known texel to fill from")
+        levels = []
+        for level, size in enumerate(self.sizes):
+            if level > 0 and not self._several[level - 1]:
+                break
+            parts = self._parts[level]
+            keys, sums, totals = (np.concatenate(a) for a in zip(*parts, strict=True))
+            if len(parts) > 1:
+                keys, sums, totals = _reduce(keys, sums, totals)
+            levels.append(VoxelLevel.of(keys, sums, totals, size, level < self.normal_buckets))
+        self._parts = [[] for _ in self.sizes]
+        mean = (self._weighted / max(self._weight, 1e-12)).astype(np.float32)
+        return VoxelPyramid(levels, self.origin, self.spacing, mean)
 
 
 def _find(level: VoxelLevel, keys: NDArray[np.int64]) -> NDArray[np.int64]:
     """Row of ``level.data`` holding each of ``keys``, or its last (all-zero) row where the level has no such key."""
+    if len(level.keys) == 0:  # a level kept only around query points may hold none
+        return np.zeros(keys.shape, np.int64)
     idx = np.searchsorted(level.keys, keys)
     np.minimum(idx, len(level.keys) - 1, out=idx)
     return np.where(level.keys[idx] == keys, idx, len(level.keys))
@@ -395,10 +549,15 @@ __all__ = [
     "BLOCK_SPREAD",
     "CHUNK",
     "FULL_FRACTION",
+    "QUERY_LEVELS",
+    "PyramidBuilder",
     "VoxelLevel",
     "VoxelPyramid",
+    "block_layout",
     "block_samples",
     "build_pyramid",
     "pull",
+    "sampled_spacing",
+    "spacing_step",
     "texel_spacing",
 ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lifecast.mesh import TriMesh
 from lifecast.pipeline.stage import StageContext, scaled_progress
 from lifecast.pipeline.stages.delight import albedo_files, sibling_map
@@ -59,7 +61,8 @@ def run(ctx: StageContext) -> dict[str, Any]:
         if holes is None or count == 0:
             continue
         step = scaled_progress(ctx.progress, k / len(todo), (k + 1) / len(todo), f"LOD{i}: ")
-        filled, _ = fill_texture_set(lods[i], lit, tiles, holes, progress=step)
+        lit = [np.ascontiguousarray(t, np.float32) for t in lit]  # no copy when already so: filled in place
+        filled, _ = fill_texture_set(lods[i], lit, tiles, holes, in_place=True, progress=step)
         for udim, image in zip(tiles, filled, strict=True):
             target = out / tile_path(pattern, udim).name
             tmp = target.with_name(".tmp_" + target.name)
