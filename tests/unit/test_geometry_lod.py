@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -80,3 +82,40 @@ def test_uv_seams_are_kept() -> None:
 def test_bad_targets_raise() -> None:
     with pytest.raises(ValueError):
         build_lods(icosphere(1), (0,))
+
+
+def test_a_child_process_decimates_exactly_as_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large meshes go to a forked child (fast-simplification's buffers die with it): same bits as in-process."""
+    from lifecast.geometry import decimate
+
+    if sys.platform != "linux":
+        pytest.skip("decimation runs in a forked child on Linux only")
+    sphere = icosphere(5)
+    here = decimate.decimate_arrays(sphere.vertices, sphere.faces, 3_000)
+    monkeypatch.setattr(decimate, "CHILD_PROCESS_FACES", 1)
+    calls: list[int] = []
+    real = decimate._in_child_process
+    monkeypatch.setattr(decimate, "_in_child_process", lambda fn, *a: calls.append(1) or real(fn, *a))
+    there = decimate.decimate_arrays(sphere.vertices, sphere.faces, 3_000)
+    assert calls == [1, 1]  # the collapse, then its replay
+    np.testing.assert_array_equal(here.vertices, there.vertices)
+    np.testing.assert_array_equal(here.faces, there.faces)
+    np.testing.assert_array_equal(here.mapping, there.mapping)
+
+
+def test_a_decimation_child_that_dies_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from lifecast.errors import LifecastError
+    from lifecast.geometry import decimate
+
+    if sys.platform != "linux":
+        pytest.skip("decimation runs in a forked child on Linux only")
+
+    def killed(*_: object) -> None:
+        os._exit(137)  # what the kernel's OOM killer leaves: no result, no exception
+
+    with pytest.raises(LifecastError, match="killed for memory"):
+        decimate._in_child_process(killed, np.zeros((3, 3)), np.zeros((1, 3), np.int32))
+    with pytest.raises(ValueError, match="bad"):
+        decimate._in_child_process(lambda *_: (_ for _ in ()).throw(ValueError("bad")), 1, [1])

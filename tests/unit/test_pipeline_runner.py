@@ -160,3 +160,20 @@ def test_scaled_progress_maps_a_subtask_onto_a_slice() -> None:
     sub(0.0, "start")
     sub(1.0)
     assert seen == [(0.5, "LOD1: start"), (0.75, "LOD1")]
+
+
+def test_release_drops_arrays_and_meshes_nothing_later_needs(tmp_path: Path) -> None:
+    seen: list[float] = []
+
+    def d(ctx: StageContext) -> dict[str, Any]:
+        seen.append(float(ctx.input("a", "values").sum()))  # a's arrays are still there for a later dependant
+        return {"n": 1}
+
+    stages = [*chain(Calls()), Stage("d", d, deps=("a",))]
+    out = Runner(tmp_path).run(stages, release=True)
+    assert seen == [12.0]
+    assert "values" not in out["a"] and "mesh" not in out["b"]
+    assert out["b"]["report"] == {"sum": 16.0} and out["b"]["summary"] == {"n": 4}
+    assert out["c"]["file"].path.read_text() == "x16.0"
+    kept = Runner(tmp_path).run(stages)
+    assert isinstance(kept["b"]["mesh"], TriMesh)  # without release everything stays

@@ -1,26 +1,26 @@
 """How much memory a scan's job needs, from its size, before running it.
 
-The model is linear in the scan's triangle count and the texels baked::
+A job's peak is the larger of two stages' (measured with ``benchmarks/bm_dense.py`` and the sample scan, the
+resident memory of the job and its child processes)::
 
-    peak MiB ~ BASE_MIB + MIB_PER_MFACE * faces / 1e6 + MIB_PER_MTEXEL * texels / 1e6
+    geometry (the LOD decimation):  GEOMETRY_BASE_MIB + MIB_PER_MFACE_GEOMETRY * faces / 1e6
+    textures (bake, delight, inpaint): BASE_MIB + MIB_PER_MTEXEL * texels / 1e6 + MIB_PER_MFACE * faces / 1e6
 
-fitted to peak RSS of whole ``lifecast process`` runs on this project's CI
-machine (2 cores, numpy/open3d/usd-core wheels; see docs/farm.md):
+fitted on this project's CI machine (2 cores, numpy/open3d/torch/usd-core wheels; see docs/farm.md), with
+delight and inpaint on (``--no-delight --no-inpaint`` need less: the model stays on the safe side):
 
-=====================================  =========  ==========  ========  =========
-run                                    triangles  texels       peak MiB  model MiB
-=====================================  =========  ==========  ========  =========
-icosphere, LODs 500/100, 256 px        1,280      0.13 M       412       415
-sample head, LODs 20k/5k/1k, 512 px    204,704    0.79 M       620       639
-sample head, defaults, 4K              204,704    22.0 M       1,170     1,275
-dense head 1.13M, defaults, 4K         1,131,776  22.0 M       2,230     2,202
-dense head 4.53M, defaults, 4K         4,527,104  22.0 M       5,056     5,597
-=====================================  =========  ==========  ========  =========
+=====================================  ==========  ========  ========  =========  ==========
+run (2026-12-07)                       triangles   texels    peak MiB  in stage   model MiB
+=====================================  ==========  ========  ========  =========  ==========
+sample head, LODs 20k/5k/1k, 512 px    204,704     0.79 M    1,007     delight    1,315
+sample head, defaults, 4K              204,704     22.0 M    3,709     inpaint    3,780
+dense head, defaults, 4K               1,131,776   22.0 M    3,654     inpaint    3,873
+dense head, defaults, 4K               10,185,984  22.0 M    6,774     lod        6,904
+dense head, defaults, 4K               29,726,804  22.0 M    17,333    lod        17,847
+=====================================  ==========  ========  ========  =========  ==========
 
-(the 4.53M row, 2026-12-07, checks the model past the range it was fitted on: it overestimates by 11 %.)
-
-It is meant to be safe rather than exact: the scheduler and the farm's host
-requirements add :data:`HEADROOM`.
+It is meant to be safe rather than exact: the scheduler and the farm's host requirements add
+:data:`HEADROOM`; the memory gate of ``lifecast process`` uses it as it is.
 """
 
 from __future__ import annotations
@@ -29,9 +29,15 @@ from pathlib import Path
 
 from lifecast.farm.manifest import ScanTask
 
-BASE_MIB = 410.0
-MIB_PER_MFACE = 1000.0
-MIB_PER_MTEXEL = 30.0
+#: The texture stages' fixed part (Python, numpy, torch and the models loaded).
+BASE_MIB = 900.0
+#: Per million scan triangles while the maps are made (the scan's copy for the bake's ray queries).
+MIB_PER_MFACE = 100.0
+#: Per million texels baked (the maps, the delight's and the inpaint's working images).
+MIB_PER_MTEXEL = 130.0
+#: The LOD stage's fixed part and its cost per million triangles (the decimator's buffers, in a child process).
+GEOMETRY_BASE_MIB = 1200.0
+MIB_PER_MFACE_GEOMETRY = 560.0
 HEADROOM = 1.25
 #: Bytes of file per triangle when the header says nothing (binary PLY with colours: ~28; OBJ: ~60).
 BYTES_PER_FACE_GUESS = 30.0
@@ -76,7 +82,9 @@ def texels(task: ScanTask) -> int:
 def job_memory_mib(faces: int, texels: int) -> float:
     """The model's peak resident memory, MiB, of one ``lifecast process`` of ``faces`` triangles baking ``texels``
     texels (no headroom)."""
-    return BASE_MIB + MIB_PER_MFACE * faces / 1e6 + MIB_PER_MTEXEL * texels / 1e6
+    geometry = GEOMETRY_BASE_MIB + MIB_PER_MFACE_GEOMETRY * faces / 1e6
+    textures = BASE_MIB + MIB_PER_MFACE * faces / 1e6 + MIB_PER_MTEXEL * texels / 1e6
+    return max(geometry, textures)
 
 
 def estimate_memory_mib(task: ScanTask, with_texture: bool = True) -> int:

@@ -197,11 +197,9 @@ def close_small_holes(
     start_vertex = holes.sides[:, 0]
 
     def loop_mean(values: NDArray[np.floating]) -> NDArray[np.float64]:
-        """Mean of ``values`` (one row per boundary edge) over each new vertex's loop."""
+        """Mean of ``values`` (one row per boundary edge) over each new vertex's cycle."""
         side_mask = fill[holes.labels]
-        slot = np.full(holes.count, -1, np.int64)
-        slot[result.new_vertex_loops] = np.arange(h)
-        target = slot[holes.labels[side_mask]]
+        target = result.new_face_hole
         cols = [np.bincount(target, weights=values[side_mask, j], minlength=h) for j in range(values.shape[1])]
         counts = np.bincount(target, minlength=h).astype(np.float64)
         return np.stack(cols, axis=1) / counts[:, None]

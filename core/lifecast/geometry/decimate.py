@@ -15,16 +15,29 @@ decimator preserves, and the copies on either side of a seam are welded
 back afterwards. Seams therefore keep all their vertices; interior UVs are
 averaged like any other attribute, which is exact where the parameterisation
 is locally linear.
+
+On Linux a mesh of :data:`CHILD_PROCESS_FACES` triangles or more is collapsed,
+and the collapse replayed, each in a forked child process (which reads the
+arrays without a copy): fast-simplification keeps its buffers in C++ globals
+until its next call, and a child's exit is the only way to hand them back.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from lifecast.errors import LifecastError
 from lifecast.mesh import TriMesh
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -68,21 +81,78 @@ def decimate_arrays(
     -------
     Decimated
     """
-    import fast_simplification
-
     v = np.ascontiguousarray(vertices, dtype=np.float64)
     f = np.ascontiguousarray(faces, dtype=np.int32)
     if target_faces >= len(f):
         return Decimated(v.astype(np.float32), f.copy(), np.arange(len(v), dtype=np.int64))
+    if len(f) >= CHILD_PROCESS_FACES and sys.platform == "linux":  # fork: the child reads v and f unpickled
+        # The collapse and its replay each in a child of its own: their buffers never coexist.
+        out_v, out_f, collapses = _in_child_process(_collapse, v, f, int(target_faces), preserve_border)
+        mapping = _in_child_process(_replay, v, f, collapses)
+    else:
+        out_v, out_f, collapses = _collapse(v, f, int(target_faces), preserve_border)
+        mapping = _replay(v, f, collapses)
+    return Decimated(out_v, out_f, mapping)
+
+
+#: Meshes from this many triangles are decimated in child processes: fast-simplification keeps its working
+#: buffers (about 250 bytes a triangle for the collapse, as much again for its replay) in C++ globals until
+#: its next call, so in-process they would stay allocated for the rest of the job (15 GB after a
+#: 30M-triangle scan); a child hands them back when it exits.
+CHILD_PROCESS_FACES = 1_000_000
+
+
+def _collapse(
+    v: NDArray[np.float64], f: NDArray[np.int32], target_faces: int, preserve_border: bool
+) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.integer]]:
+    """fast-simplification's quadric collapse: ``(n', 3) float32`` vertices, ``(m', 3) int32`` faces, collapses."""
+    import fast_simplification
+
     out_v, out_f, collapses = fast_simplification.simplify(
-        v, f, target_count=int(target_faces), return_collapses=True, preserve_border=preserve_border
+        v, f, target_count=target_faces, return_collapses=True, preserve_border=preserve_border
     )
+    return np.ascontiguousarray(out_v, dtype=np.float32), np.ascontiguousarray(out_f, dtype=np.int32), collapses
+
+
+def _replay(v: NDArray[np.float64], f: NDArray[np.int32], collapses: NDArray[np.integer]) -> NDArray[np.int64]:
+    """``(n,) int64`` output vertex of each input vertex, from replaying ``collapses`` (-1: unused vertex)."""
+    import fast_simplification
+
     _, _, mapping = fast_simplification.replay_simplification(v.astype(np.float32), f, collapses)
-    return Decimated(
-        np.ascontiguousarray(out_v, dtype=np.float32),
-        np.ascontiguousarray(out_f, dtype=np.int32),
-        np.asarray(mapping, dtype=np.int64),
-    )
+    return np.asarray(mapping, dtype=np.int64)
+
+
+def _in_child_process(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a forked child (which reads the arguments without a copy); its result comes back by pipe."""
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child_main, args=(send, fn, args), name="lifecast-decimate", daemon=True)
+    child.start()
+    send.close()
+    try:
+        status, payload = receive.recv()
+    except EOFError:
+        child.join()
+        raise LifecastError(
+            f"decimation of {len(args[1]):,} triangles stopped (its process ended with code {child.exitcode}: "
+            "killed for memory?); free memory or decimate the scan first"
+        ) from None
+    finally:
+        receive.close()
+    child.join()
+    if status == "error":
+        raise payload
+    result: T = payload
+    return result
+
+
+def _child_main(send: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        result: tuple[str, Any] = ("ok", fn(*args))
+    except BaseException as exc:  # handed to the parent, which raises it
+        result = ("error", exc)
+    send.send(result)
+    send.close()
 
 
 def group_mean(values: NDArray[np.floating], mapping: NDArray[np.int64], count: int) -> NDArray[np.float32]:

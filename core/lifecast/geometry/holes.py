@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
+from scipy.sparse import csgraph
 from scipy.spatial.distance import pdist
 
-from lifecast.geometry.topology import EdgeTable, boundary_side_ids, directed_edges, edge_components, edge_table
+from lifecast.geometry.topology import EdgeTable, boundary_side_ids, edge_components, edge_table, sides_of
 
 #: Loops with more vertices than this have their diameter estimated from a
 #: subsample of this many vertices (exact for smaller loops).
@@ -100,7 +102,7 @@ def find_holes(vertices: NDArray[np.floating], faces: NDArray[np.integer], table
     m = len(f)
     table = edge_table(f) if table is None else table
     side_ids = boundary_side_ids(table) if m else np.zeros(0, np.int64)
-    sides = directed_edges(f)[side_ids]
+    sides = sides_of(f, side_ids)
     labels = edge_components(sides, len(v))
     count = int(labels.max()) + 1 if len(labels) else 0
     lengths = np.linalg.norm(v[sides[:, 0]] - v[sides[:, 1]], axis=1)
@@ -162,7 +164,8 @@ class FilledHoles:
     Attributes
     ----------
     vertices
-        ``(n + h, 3) float32``: the input vertices, then one centroid per filled hole.
+        ``(n + c, 3) float32``: the input vertices, then one centroid per simple cycle of the filled holes
+        (one per hole, except where a hole's border passes a vertex twice: see :func:`simple_cycles`).
     faces
         ``(m + b', 3) int32``: the input faces, then the fan triangles.
     new_face_sources
@@ -171,9 +174,10 @@ class FilledHoles:
     new_face_side_corners
         ``(b',) int64`` the corner (0, 1, 2) of that input face where the closed edge starts.
     new_face_hole
-        ``(b',) int64`` for each new face, its centroid vertex's index minus ``n``.
+        ``(b',) int64`` for each new face, its centroid vertex's index minus ``n`` (its cycle); the new
+        faces follow the filled holes' sides in ``holes.sides`` order.
     new_vertex_loops
-        ``(h,) int64`` the hole (index into the measured :class:`Holes`) of each new vertex.
+        ``(c,) int64`` the hole (index into the measured :class:`Holes`) of each new vertex.
     """
 
     vertices: NDArray[np.float32]
@@ -187,7 +191,7 @@ class FilledHoles:
 def fill_holes(
     vertices: NDArray[np.floating], faces: NDArray[np.integer], holes: Holes, fill: NDArray[np.bool_]
 ) -> FilledHoles:
-    """Close the chosen holes with a fan of triangles around each hole's centroid.
+    """Close the chosen holes with a fan of triangles around each hole's centroid (each simple cycle's).
 
     The new triangles are oriented to agree with their neighbours: the boundary
     edge ``(a, b)`` of a face becomes the edge ``(b, a)`` of the new triangle
@@ -213,24 +217,59 @@ def fill_holes(
     n = len(v)
     if np.any(fill & ~holes.closed):
         raise ValueError("only closed boundary loops can be filled")
-    chosen = np.flatnonzero(fill)
-    new_index = np.full(holes.count, -1, np.int64)
-    new_index[chosen] = np.arange(len(chosen))
     side_mask = fill[holes.labels] if holes.count else np.zeros(0, bool)
     sides = holes.sides[side_mask]
-    side_labels = holes.labels[side_mask]
-    # Centroid of each chosen hole: mean of its edges' start vertices (each loop
-    # vertex starts exactly one boundary edge when the loop is simple).
+    # One fan per simple cycle: a hole whose border passes a vertex twice (two openings meeting at a
+    # corner) would give that vertex's spoke to the centroid four faces, a non-manifold edge.
+    cycle = simple_cycles(sides)
+    cycles = int(cycle.max()) + 1 if len(cycle) else 0
+    # Centroid of each cycle: mean of its edges' start vertices (each vertex starts one edge of a simple cycle).
     start = v[sides[:, 0]].astype(np.float64)
-    sums = np.stack([np.bincount(side_labels, weights=start[:, j], minlength=holes.count) for j in range(3)], 1)
-    centroids = sums[chosen] / np.maximum(holes.edges[chosen], 1)[:, None]
-    centre = n + new_index[side_labels]
-    fan = np.stack([sides[:, 1], sides[:, 0], centre], axis=1).astype(np.int32)
+    sums = np.stack([np.bincount(cycle, weights=start[:, j], minlength=cycles) for j in range(3)], 1)
+    centroids = sums / np.maximum(np.bincount(cycle, minlength=cycles), 1)[:, None]
+    first_side = np.full(cycles, len(cycle), np.int64)
+    np.minimum.at(first_side, cycle, np.arange(len(cycle)))
+    fan = np.stack([sides[:, 1], sides[:, 0], n + cycle], axis=1).astype(np.int32)
     return FilledHoles(
         vertices=np.concatenate([v, centroids.astype(np.float32)]),
         faces=np.concatenate([f, fan]),
         new_face_sources=holes.side_faces[side_mask],
         new_face_side_corners=holes.side_corners[side_mask],
-        new_face_hole=new_index[side_labels],
-        new_vertex_loops=chosen.astype(np.int64),
+        new_face_hole=cycle,
+        new_vertex_loops=holes.labels[side_mask][first_side].astype(np.int64),
     )
+
+
+def simple_cycles(sides: NDArray[np.integer]) -> NDArray[np.int64]:
+    """Split closed boundary loops into simple cycles: ``(b,) int64`` cycle of each of the ``(b, 2)`` directed sides.
+
+    Every vertex must start as many sides as it ends (closed loops). Each side is followed by one that starts
+    where it ends; where a loop passes a vertex twice, the two sides arriving there swap what follows them,
+    which splits that cycle in two, until no cycle passes any vertex twice. Cycles are numbered by their
+    first side.
+    """
+    s = np.asarray(sides, np.int64)
+    b = len(s)
+    if b == 0:
+        return np.zeros(0, np.int64)
+    follows = np.empty(b, np.int64)
+    follows[np.argsort(s[:, 1], kind="stable")] = np.argsort(s[:, 0], kind="stable")
+    if not np.array_equal(s[follows, 0], s[:, 1]):
+        raise ValueError("boundary sides do not form closed loops")
+    n = int(s.max()) + 1
+    while True:
+        graph = sparse.coo_matrix((np.ones(b), (np.arange(b), follows)), shape=(b, b))
+        _, cycle = csgraph.connected_components(graph, directed=False)
+        key = cycle.astype(np.int64) * n + s[:, 0]
+        order = np.argsort(key, kind="stable")
+        repeat = np.flatnonzero(key[order][1:] == key[order][:-1])
+        if len(repeat) == 0:
+            _, first, dense = np.unique(cycle, return_index=True, return_inverse=True)
+            return np.argsort(np.argsort(first))[dense].astype(np.int64)
+        # One split per cycle per pass: two splits of one cycle at once could join its halves again.
+        a, c = order[repeat], order[repeat + 1]
+        _, one = np.unique(cycle[a], return_index=True)
+        a, c = a[one], c[one]
+        arrives = np.empty(b, np.int64)
+        arrives[follows] = np.arange(b)
+        follows[arrives[a]], follows[arrives[c]] = c, a

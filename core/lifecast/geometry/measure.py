@@ -42,8 +42,16 @@ def face_area_vectors(vertices: NDArray[np.floating], faces: NDArray[np.integer]
 
 
 def face_areas(vertices: NDArray[np.floating], faces: NDArray[np.integer]) -> NDArray[np.float64]:
-    """``(m,) float64`` triangle areas of ``(n, 3)`` vertices and ``(m, 3)`` faces (computed in float64)."""
-    return 0.5 * np.linalg.norm(face_area_vectors(vertices, faces), axis=1)
+    """``(m,) float64`` triangle areas of ``(n, 3)`` vertices and ``(m, 3)`` faces (computed in float64).
+
+    Measured :data:`_NORMAL_CHUNK` faces at a time, so the temporaries stay small on a dense scan.
+    """
+    v = np.asarray(vertices, np.float64)
+    f = np.asarray(faces)
+    out = np.empty(len(f), np.float64)
+    for lo in range(0, len(f), _NORMAL_CHUNK):
+        out[lo : lo + _NORMAL_CHUNK] = 0.5 * np.linalg.norm(face_area_vectors(v, f[lo : lo + _NORMAL_CHUNK]), axis=1)
+    return out
 
 
 def face_areas_uv(uvs: NDArray[np.floating], face_uvs: NDArray[np.integer]) -> NDArray[np.float64]:

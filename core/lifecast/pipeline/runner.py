@@ -76,11 +76,20 @@ class Runner:
     def entry_dir(self, stage: Stage) -> Path:
         return self.cache_root / stage.name / self.keys[stage.name]
 
-    def run(self, stages: Sequence[Stage]) -> dict[str, Mapping[str, Any]]:
-        """Run ``stages`` in the given order (dependencies first); return every stage's outputs."""
+    def run(self, stages: Sequence[Stage], *, release: bool = False) -> dict[str, Mapping[str, Any]]:
+        """Run ``stages`` in the given order (dependencies first); return every stage's outputs.
+
+        With ``release``, a stage's arrays and meshes are dropped from the results once every later stage that
+        depends on it has run (its reports and files are kept): a 30M-triangle scan is about 1 GB a copy, and
+        the ingested and cleaned copies are not needed once the LODs and the bake have them.
+        """
         results: dict[str, Mapping[str, Any]] = {}
-        for stage in stages:
+        for i, stage in enumerate(stages):
             results[stage.name] = self.run_stage(stage, results)
+            if release:
+                needed = {dep for later in stages[i + 1 :] for dep in later.deps}
+                for name in [n for n in results if n not in needed]:
+                    results[name] = {k: v for k, v in results[name].items() if not _is_bulk(v)}
         return results
 
     def run_stage(self, stage: Stage, results: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -138,6 +147,17 @@ class Runner:
             (tmp / "entry.json").write_text(json.dumps(meta, indent=1, default=str))
         # Re-load so a file output points at the final entry, not the temp dir.
         return load_values(entry), summary
+
+
+def _is_bulk(value: Any) -> bool:
+    """Arrays and meshes: what :meth:`Runner.run` releases."""
+    import numpy as np
+
+    from lifecast.mesh import TriMesh
+
+    if isinstance(value, list) and value and all(isinstance(v, TriMesh) for v in value):
+        return True
+    return isinstance(value, np.ndarray | TriMesh)
 
 
 def _remove_entry(entry: Path) -> None:

@@ -341,7 +341,7 @@ def process_scan(opts: ProcessOptions, events: EventSink | None = None) -> Proce
     names = [s.name for s in stages]
     sink.emit(Event("run_start", {"command": "process", "version": lifecast.__version__, "stages": names}))
     runner = Runner(opts.cache_root(), sink, force=opts.force)
-    results = runner.run(stages)
+    results = runner.run(stages, release=True)
     report: dict[str, Any] = dict(results["clean"]["report"]) if "clean" in results else {}
     report["ingest_notes"] = results["ingest"]["notes"]
     if "uv" in results:

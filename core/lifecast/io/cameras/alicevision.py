@@ -39,8 +39,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.errors import InputError
-from lifecast.io.cameras._common import nearest_rotation, note, number
-from lifecast.io.cameras.model import Camera, CameraRig, Distortion
+from lifecast.io.cameras._common import (
+    check_intrinsics,
+    make_camera,
+    nearest_rotation,
+    note,
+    number,
+    shorten,
+)
+from lifecast.io.cameras.model import CameraRig, Distortion
 
 _DISTORTION_NAMES = {
     "pinhole": "none",
@@ -57,11 +64,30 @@ _DISTORTION_NAMES = {
 def _version(data: dict[str, Any], path: Path) -> tuple[int, int, int]:
     raw = data.get("version", ["1", "0", "0"])
     try:
+        if not isinstance(raw, list):
+            raise TypeError(raw)
         parts = [int(float(v)) for v in raw]
-    except (TypeError, ValueError):
-        raise InputError(f"has an unreadable version {raw!r}", path) from None
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"has an unreadable version {shorten(raw)}", path) from None
     parts = [*parts, 0, 0, 0][:3]
     return parts[0], parts[1], parts[2]
+
+
+def _list(data: dict[str, Any], key: str, path: Path) -> list[Any]:
+    """``data[key]`` when it is a list, ``[]`` when absent, else :class:`InputError`."""
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise InputError(f'has a "{key}" that is not a list', path)
+    return value
+
+
+def _object(value: Any, what: str, path: Path) -> dict[str, Any]:
+    """``value`` when it is a JSON object (an absent one reads as empty), else :class:`InputError`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"{what} is not an object", path)
+    return value
 
 
 def _numbers(value: Any, count: int, what: str, path: Path) -> list[float]:
@@ -88,24 +114,29 @@ def read_alicevision_sfm(path: str | Path) -> CameraRig:
         raise InputError("does not exist" if not path.exists() else "is not a file", path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"is not a JSON file ({exc})", path) from None
+    except UnicodeDecodeError:
+        raise InputError("is not a JSON file (not UTF-8 text)", path) from None
+    except RecursionError:
+        raise InputError("is not a JSON file lifecast reads (nested too deeply)", path) from None
+    except ValueError as exc:  # JSONDecodeError, and an integer of more than 4300 digits
+        raise InputError(f"is not a JSON file ({' '.join(str(exc).split())[:120]})", path) from None
     except OSError as exc:
         raise InputError(f"cannot be read: {exc.strerror}", path) from None
     if not isinstance(data, dict) or not isinstance(data.get("views"), list):
         raise InputError('is not an AliceVision sfm file: no "views" list', path)
     version = _version(data, path)
     notes: list[str] = []
-    intrinsics = {str(i.get("intrinsicId")): i for i in data.get("intrinsics", []) if isinstance(i, dict)}
+    intrinsics = {str(i.get("intrinsicId")): i for i in _list(data, "intrinsics", path) if isinstance(i, dict)}
     poses = {}
-    for entry in data.get("poses", []):
-        transform = entry.get("pose", {}).get("transform", {}) if isinstance(entry, dict) else {}
-        what = f"pose {entry.get('poseId') if isinstance(entry, dict) else '?'}"
+    for entry in _list(data, "poses", path):
+        entry = _object(entry, "a pose", path)
+        what = f"pose {shorten(entry.get('poseId'), 30)}"
+        transform = _object(_object(entry.get("pose"), what, path).get("transform"), f"{what} transform", path)
         # rotation: column-major world-to-camera (jsonIO.hpp saveMatrix, Pose3.hpp).
         rot = np.array(_numbers(transform.get("rotation"), 9, f"{what} rotation", path)).reshape(3, 3).T
         centre = np.array(_numbers(transform.get("center"), 3, f"{what} center", path))
         poses[str(entry.get("poseId"))] = (nearest_rotation(rot, f"{what} rotation", path), centre)
-    rigs = {str(r.get("rigId")): r for r in data.get("rigs", []) if isinstance(r, dict)}
+    rigs = {str(r.get("rigId")): r for r in _list(data, "rigs", path) if isinstance(r, dict)}
     converted: dict[str, tuple[float, float, float, float, int, int, Distortion]] = {}
     cameras = []
     skipped = 0
@@ -121,12 +152,17 @@ def read_alicevision_sfm(path: str | Path) -> CameraRig:
             rotation, centre = _rig_pose(view, rigs, rotation, centre, path)
         iid = str(view.get("intrinsicId"))
         if iid not in intrinsics:
-            raise InputError(f"view {view.get('viewId')} refers to intrinsic {iid}, which is not defined", path)
+            raise InputError(
+                f"view {shorten(view.get('viewId'), 30)} refers to intrinsic {shorten(iid, 30)}, which is not defined",
+                path,
+            )
         if iid not in converted:
             converted[iid] = _intrinsic(intrinsics[iid], version, path, notes)
         fx, fy, cx, cy, width, height, distortion = converted[iid]
         cameras.append(
-            Camera(
+            make_camera(
+                path,
+                f"view {shorten(view.get('viewId'), 30)}",
                 name=_name(str(view.get("path", view.get("viewId"))), path.parent),
                 width=width,
                 height=height,
@@ -166,11 +202,11 @@ def _rig_pose(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     rig = rigs.get(str(view.get("rigId")))
     sub_id = int(number(view.get("subPoseId"), "subPoseId", path))
-    if rig is None or not 0 <= sub_id < len(rig.get("subPoses", [])):
-        raise InputError(f"view {view.get('viewId')} refers to rig {view.get('rigId')} / sub-pose {sub_id}, "
-                         f"which is not defined", path)  # fmt: skip
-    sub = rig["subPoses"][sub_id].get("pose", {})
-    what = f"rig {view.get('rigId')} sub-pose {sub_id}"
+    view_id, rig_id = shorten(view.get("viewId"), 30), shorten(view.get("rigId"), 30)
+    if rig is None or not 0 <= sub_id < len(_list(rig, "subPoses", path)):
+        raise InputError(f"view {view_id} refers to rig {rig_id} / sub-pose {sub_id}, which is not defined", path)
+    what = f"rig {rig_id} sub-pose {sub_id}"
+    sub = _object(_object(rig["subPoses"][sub_id], what, path).get("pose"), what, path)
     sub_rot = nearest_rotation(np.array(_numbers(sub.get("rotation"), 9, what, path)).reshape(3, 3).T, what, path)
     sub_centre = np.array(_numbers(sub.get("center"), 3, what, path))
     # Pose3::operator*: (sub * rig) = (R_sub R_rig, C_rig + R_rig^T C_sub).
@@ -180,7 +216,7 @@ def _rig_pose(
 def _intrinsic(
     intr: dict[str, Any], version: tuple[int, int, int], path: Path, notes: list[str]
 ) -> tuple[float, float, float, float, int, int, Distortion]:
-    iid = intr.get("intrinsicId")
+    iid = shorten(intr.get("intrinsicId"), 30)
     width = int(number(intr.get("width"), f"intrinsic {iid} width", path))
     height = int(number(intr.get("height"), f"intrinsic {iid} height", path))
     kind = str(intr.get("type", "")).strip()
@@ -197,7 +233,7 @@ def _intrinsic(
             f"(supported: pinhole, radial1, radial3, brown, fisheye4)",
             path,
         )
-    undist = intr.get("undistortionParams") or []
+    undist = _list(intr, "undistortionParams", path) if intr.get("undistortionParams") else []
     if any(number(v, "undistortionParams", path) != 0.0 for v in undist):
         raise InputError(f"intrinsic {iid} uses an undistortion model, which lifecast does not read", path)
     # Focal length per file version, as jsonIO.cpp loadIntrinsic.
@@ -209,12 +245,16 @@ def _intrinsic(
         fmm = number(intr.get("focalLength"), f"intrinsic {iid} focalLength", path)
         sensor_width = number(intr.get("sensorWidth", 36.0), f"intrinsic {iid} sensorWidth", path)
         ratio = number(intr.get("pixelRatio", 1.0), f"intrinsic {iid} pixelRatio", path)
+        if sensor_width <= 0 or ratio <= 0:
+            raise InputError(f"intrinsic {iid}: sensorWidth and pixelRatio must be positive", path)
         fx = fmm / sensor_width * width
         fy = fx / ratio if version < (1, 2, 5) else fx * ratio
     px, py = _numbers(intr.get("principalPoint"), 2, f"intrinsic {iid} principalPoint", path)
     if version >= (1, 2, 1):
         px, py = px + width / 2.0, py + height / 2.0
-    params = [number(v, f"intrinsic {iid} distortionParams", path) for v in intr.get("distortionParams") or []]
+    check_intrinsics(width, height, fx, fy, px, py, f"intrinsic {iid}", path)
+    raw_params = _list(intr, "distortionParams", path) if intr.get("distortionParams") else []
+    params = [number(v, f"intrinsic {iid} distortionParams", path) for v in raw_params]
     model = _DISTORTION_NAMES[key]
     need = {"none": 0, "radial1": 1, "radial3": 3, "brown": 5, "fisheye4": 4}[model]
     if len(params) < need:

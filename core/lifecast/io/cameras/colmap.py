@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.errors import InputError
-from lifecast.io.cameras._common import fmt, fmt_all, number
+from lifecast.io.cameras._common import fmt, fmt_all, make_camera, make_distortion, number
 from lifecast.io.cameras.model import Camera, CameraRig, Distortion
 
 # model id -> (name, number of parameters); colmap/colmap src/colmap/sensor/models.h.
@@ -189,7 +189,7 @@ def read_colmap_model(path: str | Path, points: bool = True) -> ColmapModel:
         cam = cameras.get(image.camera_id)
         if cam is None:
             raise InputError(
-                f"image {image.image_id} ({image.name}) refers to camera {image.camera_id}, "
+                f"image {image.image_id} ({image.name!r}) refers to camera {image.camera_id}, "
                 f"which the cameras file does not define",
                 images_file,
             )
@@ -239,23 +239,28 @@ def rotation_to_qvec(rotation: NDArray[np.float64]) -> NDArray[np.float64]:
     return -qv if qv[0] < 0 else qv
 
 
-def _intrinsics(cam: _ColmapCamera) -> tuple[float, float, float, float, Distortion]:
+def _intrinsics(cam: _ColmapCamera, path: Path) -> tuple[float, float, float, float, Distortion]:
     """COLMAP parameters -> ``(fx, fy, cx, cy, distortion)``; models.h parameter orders."""
+    fx, fy, cx, cy, model, coeffs = _params(cam)
+    return fx, fy, cx, cy, make_distortion(model, coeffs, f"camera {cam.camera_id}", path)
+
+
+def _params(cam: _ColmapCamera) -> tuple[float, float, float, float, str, tuple[float, ...]]:
     p = cam.params
     if cam.model == "SIMPLE_PINHOLE":
-        return p[0], p[0], p[1], p[2], Distortion("none", ())
+        return p[0], p[0], p[1], p[2], "none", ()
     if cam.model == "PINHOLE":
-        return p[0], p[1], p[2], p[3], Distortion("none", ())
+        return p[0], p[1], p[2], p[3], "none", ()
     if cam.model == "SIMPLE_RADIAL":
-        return p[0], p[0], p[1], p[2], Distortion("radial", (p[3], 0.0, 0.0))
+        return p[0], p[0], p[1], p[2], "radial", (p[3], 0.0, 0.0)
     if cam.model == "RADIAL":
-        return p[0], p[0], p[1], p[2], Distortion("radial", (p[3], p[4], 0.0))
+        return p[0], p[0], p[1], p[2], "radial", (p[3], p[4], 0.0)
     if cam.model == "OPENCV":
-        return p[0], p[1], p[2], p[3], Distortion("opencv", (p[4], p[5], p[6], p[7], 0.0, 0.0, 0.0, 0.0))
+        return p[0], p[1], p[2], p[3], "opencv", (p[4], p[5], p[6], p[7], 0.0, 0.0, 0.0, 0.0)
     if cam.model == "FULL_OPENCV":
-        return p[0], p[1], p[2], p[3], Distortion("opencv", tuple(p[4:12]))
+        return p[0], p[1], p[2], p[3], "opencv", tuple(p[4:12])
     if cam.model == "OPENCV_FISHEYE":
-        return p[0], p[1], p[2], p[3], Distortion("opencv_fisheye", tuple(p[4:8]))
+        return p[0], p[1], p[2], p[3], "opencv_fisheye", tuple(p[4:8])
     raise ValueError(cam.model)
 
 
@@ -266,26 +271,27 @@ def _to_camera(image: _ColmapImage, cam: _ColmapCamera, path: Path) -> Camera:
             f"(supported: {', '.join(SUPPORTED_MODELS)}); undistort the images with COLMAP first",
             path,
         )
-    fx, fy, cx, cy, distortion = _intrinsics(cam)
+    fx, fy, cx, cy, distortion = _intrinsics(cam, path)
     q = np.asarray(image.qvec, dtype=np.float64)
-    if not 0.5 < float(np.linalg.norm(q)) < 2.0:
-        raise InputError(f"image {image.image_id} ({image.name}) has a quaternion far from unit length", path)
-    try:
-        return Camera(
-            name=image.name,
-            width=cam.width,
-            height=cam.height,
-            fx=fx,
-            fy=fy,
-            cx=cx,
-            cy=cy,
-            rotation=qvec_to_rotation(q),
-            translation=np.asarray(image.tvec, dtype=np.float64),
-            distortion=distortion,
-            sensor_id=str(cam.camera_id),
-        )
-    except ValueError as exc:
-        raise InputError(f"image {image.image_id} ({image.name}): {exc}", path) from None
+    with np.errstate(over="ignore", invalid="ignore"):
+        length = float(np.linalg.norm(q))
+    if not 0.5 < length < 2.0:
+        raise InputError(f"image {image.image_id} ({image.name!r}) has a quaternion far from unit length", path)
+    return make_camera(
+        path,
+        f"image {image.image_id} ({image.name!r}), camera {cam.camera_id}",
+        name=image.name,
+        width=cam.width,
+        height=cam.height,
+        fx=fx,
+        fy=fy,
+        cx=cx,
+        cy=cy,
+        rotation=qvec_to_rotation(q),
+        translation=np.asarray(image.tvec, dtype=np.float64),
+        distortion=distortion,
+        sensor_id=str(cam.camera_id),
+    )
 
 
 def _colmap_params(cam: Camera) -> tuple[str, list[float]]:
@@ -460,7 +466,8 @@ def _read_images_text(path: Path) -> list[_ColmapImage]:
             except ValueError:
                 raise InputError(f"line {pts_lineno}: POINTS2D must be triples X Y POINT3D_ID", path) from None
             image.xy = arr[:, :2].copy()
-            image.point3d_ids = arr[:, 2].astype(np.int64)
+            image.point3d_ids = _point_ids(arr[:, 2], f"line {pts_lineno}: POINT3D_ID", path)
+            _check_finite(image.xy, f"line {pts_lineno}: POINTS2D", path)
         images.append(image)
     return images
 
@@ -478,11 +485,24 @@ def _read_points_text(path: Path) -> ColmapPoints:
         return _no_points()
     arr = np.array(rows)
     return ColmapPoints(
-        ids=arr[:, 0].astype(np.int64),
+        ids=_point_ids(arr[:, 0], "POINT3D_ID", path),
         xyz=arr[:, 1:4].copy(),
         rgb=np.clip(arr[:, 4:7], 0, 255).astype(np.uint8),
         error=arr[:, 7].copy(),
     )
+
+
+def _point_ids(values: NDArray[np.float64], what: str, path: Path) -> NDArray[np.int64]:
+    """Point ids parsed as floats -> int64, or :class:`InputError` for a fraction, NaN or an id past 64 bits."""
+    ok = np.isfinite(values) & (np.abs(values) < 2.0**63)
+    if not ok.all() or (values != np.round(values)).any():
+        raise InputError(f"{what} must be integers (found {values[~ok][:1].tolist() or 'a fraction'})", path)
+    return values.astype(np.int64)
+
+
+def _check_finite(values: NDArray[np.float64], what: str, path: Path) -> None:
+    if not np.isfinite(values).all():
+        raise InputError(f"{what} holds a non-finite coordinate", path)
 
 
 def _no_points() -> ColmapPoints:
@@ -561,6 +581,7 @@ def _read_images_binary(path: Path) -> list[_ColmapImage]:
         image = _ColmapImage(int(image_id), (qw, qx, qy, qz), (tx, ty, tz), int(camera_id), name)
         image.xy = np.stack([pts["x"], pts["y"]], axis=1).astype(np.float64)
         image.point3d_ids = pts["id"].astype(np.int64)
+        _check_finite(image.xy, f"image {image_id} ({name!r}) points2D", path)
         images.append(image)
     return images
 
@@ -580,4 +601,5 @@ def _read_points_binary(path: Path) -> ColmapPoints:
         error[i] = values[7]
         track = r.count("track elements", 8)
         r.take(track * 8)
+    _check_finite(xyz, "points3D", path)
     return ColmapPoints(ids=ids, xyz=xyz, rgb=rgb, error=error)

@@ -41,7 +41,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lifecast.errors import InputError
-from lifecast.io.cameras._common import floats, fmt, fmt_all, nearest_rotation, note, number
+from lifecast.io.cameras._common import (
+    check_intrinsics,
+    floats,
+    fmt,
+    fmt_all,
+    make_camera,
+    make_distortion,
+    nearest_rotation,
+    note,
+    number,
+)
 from lifecast.io.cameras.distortion import fit_rational_to_polynomial
 from lifecast.io.cameras.model import Camera, CameraRig, Distortion
 
@@ -113,11 +123,14 @@ def read_metashape_xml(path: str | Path) -> CameraRig:
         if component and component not in chunk_to_world:
             note(notes, f"camera {label!r}: component {component} has no transform; the chunk's is used")
         # camera-to-world: x_w = s R (Rc x_c + tc) + T, so R_c2w = R Rc (up to the scale s), centre s R tc + T.
-        r_c2w = nearest_rotation(rot @ m[:3, :3], f"camera {label!r} rotation", path)
-        centre = scale * rot @ m[:3, 3] + trans
+        with np.errstate(over="ignore", invalid="ignore"):
+            r_c2w = nearest_rotation(rot @ m[:3, :3], f"camera {label!r} rotation", path)
+            centre = scale * rot @ m[:3, 3] + trans
         rotation = r_c2w.T
         cameras.append(
-            Camera(
+            make_camera(
+                path,
+                f"camera {label!r}",
                 name=label,
                 width=sensor.width,
                 height=sensor.height,
@@ -168,28 +181,29 @@ def _similarity(
 
 def _read_sensor(sensor: ET.Element, path: Path, notes: list[str]) -> _Sensor:
     sid = sensor.get("id", "")
+    what = f"sensor {sid!r}"
     kind = sensor.get("type", "frame")
     if kind not in ("frame", "fisheye"):
-        raise InputError(f"sensor {sid} is of type {kind!r}; lifecast reads frame and fisheye sensors", path)
+        raise InputError(f"sensor {sid!r} is of type {kind!r}; lifecast reads frame and fisheye sensors", path)
     calibrations = sensor.findall("calibration")
     calib = next((c for c in calibrations if c.get("class") == "adjusted"), calibrations[0] if calibrations else None)
     if calib is None:
-        raise InputError(f"sensor {sid} has no <calibration> (was the chunk aligned?)", path)
+        raise InputError(f"sensor {sid!r} has no <calibration> (was the chunk aligned?)", path)
     res = calib.find("resolution")
     if res is None:
         res = sensor.find("resolution")
     if res is None:
-        raise InputError(f"sensor {sid} has no <resolution>", path)
-    width = int(number(res.get("width"), f"sensor {sid} resolution width", path))
-    height = int(number(res.get("height"), f"sensor {sid} resolution height", path))
+        raise InputError(f"sensor {sid!r} has no <resolution>", path)
+    width = int(number(res.get("width"), f"sensor {sid!r} resolution width", path))
+    height = int(number(res.get("height"), f"sensor {sid!r} resolution height", path))
 
     def value(tag: str, default: float | None = 0.0) -> float:
         el = calib.find(tag)
         if el is None:
             if default is None:
-                raise InputError(f"sensor {sid} calibration has no <{tag}>", path)
+                raise InputError(f"sensor {sid!r} calibration has no <{tag}>", path)
             return default
-        return number(el.text, f"sensor {sid} <{tag}>", path)
+        return number(el.text, f"sensor {sid!r} <{tag}>", path)
 
     if calib.find("f") is not None:
         # Metashape: f, cx/cy offsets from the centre, b1 (aspect), b2 (skew); manual Appendix C.
@@ -202,29 +216,33 @@ def _read_sensor(sensor: ET.Element, path: Path, notes: list[str]) -> _Sensor:
         fx, fy = value("fx", None), value("fy", None)
         cx, cy = value("cx", None), value("cy", None)
         skew = value("skew")
-        note(notes, f"sensor {sid}: PhotoScan-style calibration (fx, fy, absolute cx, cy)")
+        note(notes, f"sensor {sid!r}: PhotoScan-style calibration (fx, fy, absolute cx, cy)")
+    check_intrinsics(width, height, fx, fy, cx, cy, f"sensor {sid!r}", path)
     if skew != 0.0:
         worst = abs(skew) * (height / 2.0) / fy
-        note(notes, f"sensor {sid}: skew b2={skew:g} dropped (up to {worst:.3g} px at the image edge)", warn=True)
+        note(notes, f"sensor {sid!r}: skew b2={skew:g} dropped (up to {worst:.3g} px at the image edge)", warn=True)
     k1, k2, k3, k4 = (value(k) for k in ("k1", "k2", "k3", "k4"))
     P1, P2, P3, P4 = (value(p) for p in ("p1", "p2", "p3", "p4"))
     if P3 != 0.0 or P4 != 0.0:
-        note(notes, f"sensor {sid}: tangential scale terms p3={P3:g}, p4={P4:g} dropped", warn=True)
+        note(notes, f"sensor {sid!r}: tangential scale terms p3={P3:g}, p4={P4:g} dropped", warn=True)
     if kind == "fisheye":
         if P1 != 0.0 or P2 != 0.0:
-            note(notes, f"sensor {sid}: fisheye tangential terms p1={P1:g}, p2={P2:g} dropped", warn=True)
-        distortion = Distortion("opencv_fisheye", (k1, k2, k3, k4))
+            note(notes, f"sensor {sid!r}: fisheye tangential terms p1={P1:g}, p2={P2:g} dropped", warn=True)
+        distortion = make_distortion("opencv_fisheye", (k1, k2, k3, k4), what, path)
     elif k4 != 0.0:
         corner = math.hypot(max(cx, width - cx) / fx, max(cy, height - cy) / fy)
-        rational, worst = fit_rational_to_polynomial((k1, k2, k3, k4), corner)
+        with np.errstate(all="ignore"):
+            rational, worst = fit_rational_to_polynomial((k1, k2, k3, k4), corner)
+        if not math.isfinite(worst):
+            raise InputError(f"{what}: k4={k4:g} cannot be approximated by OpenCV's rational model", path)
         a1, a2, a3, b1, b2, b3 = rational
         note(
             notes,
-            f"sensor {sid}: k4={k4:g} (r^8) approximated by OpenCV's rational model, "
+            f"sensor {sid!r}: k4={k4:g} (r^8) approximated by OpenCV's rational model, "
             f"worst error {worst * max(fx, fy):.2g} px",
             warn=worst * max(fx, fy) > 0.01,
         )
-        distortion = Distortion("opencv", (a1, a2, P2, P1, a3, b1, b2, b3))
+        distortion = make_distortion("opencv", (a1, a2, P2, P1, a3, b1, b2, b3), what, path)
     elif P1 != 0.0 or P2 != 0.0:
         distortion = Distortion("opencv", (k1, k2, P2, P1, k3, 0.0, 0.0, 0.0))
     elif k1 != 0.0 or k2 != 0.0 or k3 != 0.0:

@@ -121,6 +121,9 @@ class Camera:
             raise ValueError(f"camera {self.name!r}: rotation is not a proper rotation matrix")
         object.__setattr__(self, "rotation", rot)
         object.__setattr__(self, "translation", _frozen(self.translation, (3,), "translation"))
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not np.all(np.isfinite(rot.T @ self.translation)):
+                raise ValueError(f"camera {self.name!r}: the camera centre is not finite (translation too large)")
         if self.width <= 0 or self.height <= 0:
             raise ValueError(f"camera {self.name!r}: image size must be positive, got {self.width}x{self.height}")
         for key in ("fx", "fy", "cx", "cy"):

@@ -43,7 +43,19 @@ from pathlib import Path
 import numpy as np
 
 from lifecast.errors import InputError
-from lifecast.io.cameras._common import IMAGE_SUFFIXES, floats, fmt, fmt_all, image_size, nearest_rotation, note, number
+from lifecast.io.cameras._common import (
+    IMAGE_SUFFIXES,
+    check_intrinsics,
+    floats,
+    fmt,
+    fmt_all,
+    image_size,
+    make_camera,
+    make_distortion,
+    nearest_rotation,
+    note,
+    number,
+)
 from lifecast.io.cameras.distortion import fit_rational_to_polynomial
 from lifecast.io.cameras.model import Camera, CameraRig, Distortion
 
@@ -135,6 +147,8 @@ def _read_one(path: Path, image: Path | None, sizes: Mapping[str, tuple[int, int
             raise InputError("has no photo beside it (same name, an image suffix) to take the image size from", path)
         size = image_size(image)
     width, height = int(size[0]), int(size[1])
+    if not (width > 0 and height > 0):
+        raise InputError(f"image size {width} x {height} is not positive", path)
     longer = float(max(width, height))
 
     def scalar(key: str, default: float) -> float:
@@ -148,6 +162,7 @@ def _read_one(path: Path, image: Path | None, sizes: Mapping[str, tuple[int, int
     fy = fx * scalar("AspectRatio", 1.0)
     cx = width / 2.0 + scalar("PrincipalPointU", 0.0) * longer
     cy = height / 2.0 + scalar("PrincipalPointV", 0.0) * longer
+    check_intrinsics(width, height, fx, fy, cx, cy, f"camera {name!r}", path)
     skew = scalar("Skew", 0.0)
     if skew != 0.0:
         note(notes, f"{path.name}: xcr:Skew={skew:g} dropped", warn=True)
@@ -155,7 +170,9 @@ def _read_one(path: Path, image: Path | None, sizes: Mapping[str, tuple[int, int
     rotation = nearest_rotation(floats(rotation_text, 9, "xcr:Rotation", path), "xcr:Rotation", path)
     centre = np.array(floats(position_text, 3, "xcr:Position", path))
     group = (_field(desc, "CalibrationGroup") or "").strip()
-    return Camera(
+    return make_camera(
+        path,
+        f"camera {name!r}",
         name=name,
         width=width,
         height=height,
@@ -198,10 +215,13 @@ def _distortion(
     if k4 != 0.0:
         fx, fy, cx, cy, width, height = geometry
         corner = math.hypot(max(cx, width - cx) / fx, max(cy, height - cy) / fy)
-        (a1, a2, a3, b1, b2, b3), worst = fit_rational_to_polynomial((k1, k2, k3, k4), corner)
+        with np.errstate(all="ignore"):
+            (a1, a2, a3, b1, b2, b3), worst = fit_rational_to_polynomial((k1, k2, k3, k4), corner)
         px = worst * max(fx, fy)
+        if not math.isfinite(px):
+            raise InputError(f"k4={k4:g} cannot be approximated by OpenCV's rational model", path)
         note(notes, f"{path.name}: k4={k4:g} approximated by OpenCV's rational model, worst {px:.2g} px", px > 0.01)
-        return Distortion("opencv", (a1, a2, p1, p2, a3, b1, b2, b3))
+        return make_distortion("opencv", (a1, a2, p1, p2, a3, b1, b2, b3), "xcr:DistortionCoeficients", path)
     if p1 != 0.0 or p2 != 0.0:
         return Distortion("opencv", (k1, k2, p1, p2, k3, 0.0, 0.0, 0.0))
     if k1 == k2 == k3 == 0.0:
