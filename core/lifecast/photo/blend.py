@@ -12,7 +12,8 @@ as Meshroom's multi-band texturing does:
 
 Only running sums are kept per texel (about 38 bytes), so memory grows with the maps, not the photos.
 The high-power sums are kept relative to the texel's largest weight so far (log-sum-exp), exact for any
-power without overflow or underflow.
+power without overflow or underflow; plain weighted sums (power 1) need no rescaling (the weights are at
+most 1) and are kept as they are.
 """
 
 from __future__ import annotations
@@ -84,7 +85,12 @@ class BandAccumulator:
         better = logw > old
         self.best[index[better]] = photo
         self.log_max[index] = new
-        self._accumulate(self.low_weight, self.low_sum, index, old, new, logw, self.low_power, low)
+        if self.low_power == 1.0:  # plain sums: weights are at most 1, no overflow, nothing to rescale
+            w = np.asarray(weight, np.float32)
+            self.low_weight[index] += w
+            self.low_sum[index] += w[:, None] * low
+        else:
+            self._accumulate(self.low_weight, self.low_sum, index, old, new, logw, self.low_power, low)
         self._accumulate(self.high_weight, self.high_sum, index, old, new, logw, self.high_power, full - low)
 
     @staticmethod
@@ -103,9 +109,7 @@ class BandAccumulator:
             rescale = (new == old).astype(np.float32)
             term = (logw >= new).astype(np.float32)
         else:
-            with np.errstate(invalid="ignore"):
-                rescale = np.exp(np.float32(power) * (old - new))
-            rescale[~np.isfinite(old)] = 0.0
+            rescale = np.exp(np.float32(power) * (old - new))  # 0 where old is -inf (no weight yet)
             term = np.exp(np.float32(power) * (logw - new))
         w = weights[index] * rescale + term
         s = sums[index] * rescale[:, None] + term[:, None] * values

@@ -119,9 +119,23 @@ class ColorModel:
             return np.ones((len(r2), 3), np.float32)
         if self.features == ("gain",):
             return np.broadcast_to(np.exp(self.theta[photo, :, 0]).astype(np.float32), (len(r2), 3))
-        phi = feature_matrix(self.features, r2, position).astype(np.float32)
-        return np.exp(np.einsum("nf,cf->nc", phi, self.theta[photo].astype(np.float32)))  # einsum: numpy's
-        # matmul of a tall (n, F) float32 array by a small one is several times slower
+        # In float32, a feature column at a time (no (n, F) float64 feature matrix).
+        theta = self.theta[photo].astype(np.float32)  # (3, F)
+        r2 = np.asarray(r2, np.float32)
+        columns = {
+            "r2": lambda: r2,
+            "r4": lambda: r2 * r2,
+            "x": lambda: np.asarray(position[:, 0], np.float32),
+            "y": lambda: np.asarray(position[:, 1], np.float32),
+            "z": lambda: np.asarray(position[:, 2], np.float32),
+        }
+        log = np.zeros((len(r2), 3), np.float32)
+        for f, name in enumerate(self.features):
+            if name == "gain":
+                log += theta[:, f]
+            else:
+                log += columns[name]()[:, None] * theta[:, f]
+        return np.exp(log, out=log)
 
 
 @dataclass

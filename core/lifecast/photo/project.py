@@ -1,8 +1,9 @@
 """Project a photogrammetry session's calibrated photos onto any mesh's UV tiles.
 
 :func:`project_photos` textures every covered texel of the asked UDIM tiles from the photos that see
-it, streaming the photos: each is read, used and dropped before the next, so memory is bounded by the
-maps (about 70 bytes per covered texel), not by the number or size of the photos.
+it, streaming the photos: each is read, used and dropped, the next one read on a second thread meanwhile
+(two photos held at most), so memory is bounded by the maps (about 70 bytes per covered texel), not by the
+number of the photos.
 
 1. **Texels** (:mod:`lifecast.photo.texels`): each tile is rasterized; every covered texel gets its
    surface point, smooth normal and footprint (its side on the surface).
@@ -10,12 +11,16 @@ maps (about 70 bytes per covered texel), not by the number or size of the photos
    the surface are skipped, and when no camera frames any, the rig and the mesh are in different frames
    or units (:class:`lifecast.errors.InputError` with the mesh's box and the cameras' spread).
 3. **Exposure pass** (:mod:`lifecast.photo.exposure`): each photo is sampled at the subset texels it
-   sees; the per-photo corrections (RGB gain, vignetting, a smooth colour ramp over the surface) are
-   solved on the overlaps.
+   sees (one pyramid level coarser than the blend, from a JPEG decoded at half size); the per-photo
+   corrections (RGB gain, vignetting, a smooth colour ramp over the surface) are solved on the overlaps.
 4. **Blending pass** (:mod:`lifecast.photo.blend`): each photo is sampled at every texel it sees
-   (:mod:`lifecast.photo.visibility`), bilinearly at the distorted pixel position from a box pyramid of
-   the photo decoded to linear light, at the level of one pyramid pixel per texel (no aliasing) and at a
-   coarser level for the low band; corrected; weighted (:mod:`lifecast.photo.weights`); accumulated.
+   (:mod:`lifecast.photo.visibility`: only the texels of faces whose bounding sphere may face the camera
+   and lie in its frustum are looked at; faces away from the contour of the surface as the camera sees it
+   are seen whole or not at all, their corners tell which, and need no ray per texel), bilinearly at the
+   distorted pixel position from a box pyramid of the photo decoded to linear light, at the level of one
+   pyramid pixel per texel (no aliasing) and at a coarser level for the low band; corrected; weighted
+   (:mod:`lifecast.photo.weights`); accumulated. A photo's texels are taken in chunks by worker threads
+   (one per CPU, at most 4), accumulated in order here.
 5. The texels no photo saw stay uncovered (``coverage`` False, colour 0): an inpainting stage fills them,
    never a silent black.
 """
@@ -23,8 +28,11 @@ maps (about 70 bytes per covered texel), not by the number or size of the photos
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,14 +46,27 @@ from lifecast.io.cameras.model import CameraRig
 from lifecast.mesh import TriMesh
 from lifecast.photo.blend import HIGH_POWER, BandAccumulator
 from lifecast.photo.exposure import GAIN_FEATURES, LEVELLING_FEATURES, ColorModel, Observations, solve
-from lifecast.photo.photos import ImageSource, Photo, UnusablePhotoError, load_photo
+from lifecast.photo.photos import ImageSource, UnusablePhotoError, load_photo
 from lifecast.photo.sampling import Pyramid, decode_srgb
 from lifecast.photo.texels import TexelSet, texel_set
-from lifecast.photo.visibility import CameraView, VisibilitySettings, field_radius, frame, unblocked
+from lifecast.photo.visibility import (
+    CameraView,
+    Contours,
+    FaceBounds,
+    VisibilitySettings,
+    field_radius,
+    frame,
+    unblocked,
+)
 from lifecast.photo.weights import pyramid_levels, view_weights
 from lifecast.pipeline.stage import ProgressFn, no_progress
+from lifecast.threads import available_cpus
 
 Blend = Literal["two_band", "best"]
+
+#: The exposure pass reads photos reduced this many times when their format decodes so directly (JPEG): it reads
+#: colours one pyramid level coarser than the blend, which is at least level 1 (the half-size photo).
+EXPOSURE_REDUCTION = 2
 
 #: Half-width of a pyramid level's blur, in units of its pixel size (the binomial kernel reaches 2 pixels of
 #: the level below, i.e. one pixel of its own level, beyond the pixel itself).
@@ -82,7 +103,7 @@ class ProjectionSettings:
     observation_budget
         Observations the exposure pass keeps at most (the subset of texels shrinks as photos are added).
     chunk
-        Texels processed at once per photo (bounds temporary memory).
+        Texels processed at once per photo, shared among the worker threads (bounds temporary memory).
     seed
         Seed of the texel subset.
     """
@@ -261,9 +282,13 @@ def project_photos(
         tolerance = diagonal * (5e-3 if occluder is not None else 1e-3)
     vis = VisibilitySettings(min_cos=s.min_cos, depth_tolerance=float(tolerance), feather=s.feather)
     scale = _PositionScale(lo, hi)
+    bounds = FaceBounds.of(mesh.vertices, mesh.faces, texels.face_normal, texels.face, texels.point)
+    # Faces seen whole or not at all are found from the occluding surface's contour: known when it is the mesh
+    # itself (a wrapped template lies a little off its occluder, where only a ray per texel tells).
+    contours = Contours.of(mesh.vertices, mesh.faces) if occluder is None else None
     seconds["texels"] = time.perf_counter() - t0
 
-    run = _Run(rig, images, masks, texels, engine, vis, s, scale, progress)
+    run = _Run(rig, images, masks, texels, bounds, contours, engine, vis, s, scale, progress)
     run.check_framing()
     t = time.perf_counter()
     model = run.exposure_pass() if s.features() else ColorModel.identity(len(rig.cameras))
@@ -296,6 +321,24 @@ def project_photos(
     return ProjectionResult(albedo, coverage, source, reports, tuple(run.warnings), seconds)
 
 
+#: What :meth:`_Run._samples` gives: texel indices, weights, r², full and low-band colours.
+_Samples = tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One photo ready to sample: its view (camera, mask, edges), its pyramid (``reduction`` times smaller than
+    the camera's image), its notes and, when culled, the texels it may see and the faces it sees whole."""
+
+    index: int
+    view: CameraView
+    pyramid: Pyramid
+    reduction: int
+    notes: tuple[str, ...]
+    candidates: NDArray[np.int64] | None
+    whole: NDArray[np.bool_] | None
+
+
 @dataclass(frozen=True)
 class _PositionScale:
     """Maps mesh positions into ``[-1, 1]`` (isotropically, by the bounding box's largest half side)."""
@@ -318,6 +361,8 @@ class _Run:
         images: ImageSource,
         masks: Path | None,
         texels: TexelSet,
+        bounds: FaceBounds,
+        contours: Contours | None,
         engine: RayEngine,
         vis: VisibilitySettings,
         settings: ProjectionSettings,
@@ -328,6 +373,8 @@ class _Run:
         self.images = Path(images) if isinstance(images, str) else images
         self.masks = Path(masks) if masks is not None else None
         self.texels = texels
+        self.bounds = bounds
+        self.contours = contours
         self.engine = engine
         self.vis = vis
         self.settings = settings
@@ -346,6 +393,8 @@ class _Run:
     def release(self) -> None:
         """Drop the texels and the ray engine (the largest arrays after the sums) once the photos are blended."""
         self.texels = None  # type: ignore[assignment]
+        self.bounds = None  # type: ignore[assignment]
+        self.contours = None
         self.engine = None  # type: ignore[assignment]
 
     def usable_count(self) -> int:
@@ -363,8 +412,7 @@ class _Run:
         seen_any = False
         for i, cam in enumerate(self.rig.cameras):
             framed = frame(cam, points, normals, self.vis.min_cos, field_radius(cam))
-            direction = -framed.to_cam / np.maximum(framed.dist, 1e-30)[:, None]
-            seen = unblocked(self.engine, cam.center, direction, framed.dist, self.vis.depth_tolerance)
+            seen = unblocked(self.engine, cam.center, framed.to_cam, framed.dist, self.vis.depth_tolerance)
             framed_any |= len(framed.index) > 0
             seen_any |= bool(seen.any())
             if len(framed.index) == 0:
@@ -374,37 +422,82 @@ class _Run:
         if not seen_any:
             raise InputError(_framing_message(self.texels, self.rig, framed_any))
 
-    def _photos(self, start: float, end: float, what: str) -> Iterator[tuple[int, Photo]]:
-        """Each usable photo in turn (read here, dropped by the caller); unusable ones are skipped and noted."""
+    def _photos(self, start: float, end: float, what: str, reduce: int = 1, cull: bool = False) -> Iterator[_Loaded]:
+        """Each usable photo in turn, ready to sample (read here, dropped by the caller); unusable ones are
+        skipped and noted.
+
+        The next photo is read, its pyramid built and its view prepared on a second thread while the caller uses
+        this one (decoding, filtering and ray tracing release the GIL): at most two photos are held at once,
+        whatever their number. ``cull``: also find the texels each may see (:meth:`_candidates`).
+        """
         n = len(self.rig.cameras)
-        for i, cam in enumerate(self.rig.cameras):
-            self.progress(start + (end - start) * i / n, f"{what}: {cam.name}")
-            if self.skipped[i]:
-                continue
-            try:
-                photo = load_photo(self.images, cam, self.masks)
-            except UnusablePhotoError as exc:
-                self._skip(i, str(exc))
-                continue
-            self.notes[i] = photo.notes
-            yield i, photo
+        todo = [i for i in range(n) if not self.skipped[i]]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifecast-photo") as pool:
+            pending: deque[tuple[int, Future[_Loaded | UnusablePhotoError]]] = deque()
+            for k, i in enumerate(todo):
+                if not pending:
+                    pending.append((i, pool.submit(self._read, i, reduce, cull)))
+                if k + 1 < len(todo):
+                    pending.append((todo[k + 1], pool.submit(self._read, todo[k + 1], reduce, cull)))
+                j, future = pending.popleft()
+                self.progress(start + (end - start) * j / n, f"{what}: {self.rig.cameras[j].name}")
+                loaded = future.result()
+                del future
+                if isinstance(loaded, UnusablePhotoError):
+                    self._skip(j, str(loaded))
+                    continue
+                self.notes[j] = loaded.notes
+                yield loaded
+                del loaded  # before the next read starts: two photos held at most
         if self.usable_count() == 0:
             reasons = sorted({r for r in self.skipped if r})
             raise InputError(f"none of the {n} photos can be used: " + "; ".join(reasons[:5]))
 
+    def _read(self, i: int, reduce: int, cull: bool) -> _Loaded | UnusablePhotoError:
+        """Photo ``i`` ready to sample (its pixels dropped once its pyramid is built), or why it cannot be used."""
+        try:
+            photo = load_photo(self.images, self.rig.cameras[i], self.masks, reduce=reduce)
+        except UnusablePhotoError as exc:
+            return exc
+        pyramid = Pyramid(decode_srgb(photo.image))
+        view = CameraView(photo.camera, self.engine, self.vis, photo.mask)
+        candidates, whole = self._candidates(view) if cull else (None, None)
+        return _Loaded(i, view, pyramid, photo.reduction, photo.notes, candidates, whole)
+
+    def _candidates(self, view: CameraView) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """The texels (ascending) on faces that may face the camera and lie in its
+        frustum (:class:`lifecast.photo.visibility.FaceBounds`: the others cannot pass :func:`frame`) less the
+        faces it sees none of, and ``(m,) bool`` the faces it sees whole (:meth:`CameraView.seen_faces`)."""
+        faces = self.bounds.candidates(view.camera, self.vis.min_cos, field_radius(view.camera))
+        whole, hidden = view.seen_faces(self.bounds, faces, self.contours)
+        faces &= ~hidden
+        return np.flatnonzero(faces[self.texels.face]), whole
+
     def _samples(
-        self, view: CameraView, pyramid: Pyramid, index: NDArray[np.int64], levels: Literal["exposure", "blend"]
-    ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
+        self,
+        view: CameraView,
+        pyramid: Pyramid,
+        index: NDArray[np.int64],
+        levels: Literal["exposure", "blend"],
+        whole: NDArray[np.bool_] | None,
+        reduction: int = 1,
+    ) -> _Samples:
         """Seen texels among ``index``: their indices, weights, r² and colours (full and low band; for the
-        exposure pass the first colour is read one level coarser and the second is not read)."""
+        exposure pass the first colour is read one level coarser and the second is not read).
+
+        ``pyramid`` is built from the photo reduced ``reduction`` times (a power of 2): its level ``k`` stands
+        for the photo's level ``k + log2(reduction)``, and no colour is read finer than its level 0."""
         t = self.texels
-        seen = view.look(t.point[index], t.normal[index], t.face_normal[t.face[index]])
+        face = t.face[index]
+        seen = view.look(t.point[index], t.normal[index], t.face_normal[face], None if whole is None else whole[face])
+        del face
         cam = view.camera
         idx = index[seen.index]
         rho = np.asarray(0.5 * (cam.fx + cam.fy) * t.footprint[idx] / seen.depth, np.float32)
         full_level, low_level = pyramid_levels(rho, self.settings.split_texels)
+        shift = np.float32(np.log2(reduction))
         if levels == "exposure":
-            full_level += 1.0
+            full_level = np.maximum(full_level + np.float32(1.0), shift)
         # A colour read at pyramid level L averages the photo over about 2^L pixels each way: it must not reach
         # over an edge (the backdrop, another surface), so the fade near edges is at least that wide.
         reach = np.float32(BLUR_REACH) * np.exp2(full_level if levels == "exposure" else low_level)
@@ -415,24 +508,46 @@ class _Run:
         full_level, low_level = full_level[keep], low_level[keep]
         corner = max(np.hypot(cx, cy) for cx in (cam.cx, cam.width - cam.cx) for cy in (cam.cy, cam.height - cam.cy))
         r2 = np.asarray(((xy[:, 0] - cam.cx) ** 2 + (xy[:, 1] - cam.cy) ** 2) / corner**2, np.float32)
-        full = pyramid.sample(xy, full_level)
+        if reduction != 1:
+            xy = xy * np.float32(1.0 / reduction)
+        full = pyramid.sample(xy, full_level - shift)
         if levels == "exposure":
             return idx, weight, r2, full, full
-        return idx, weight, r2, full, pyramid.sample(xy, low_level)
+        return idx, weight, r2, full, pyramid.sample(xy, low_level - shift)
 
     def exposure_pass(self) -> ColorModel:
         """Sample every usable photo at the subset texels and solve the colour model."""
         observations = Observations()
         subset_position = self.scale(self.texels.point[self.subset])
-        for i, photo in self._photos(0.05, 0.35, "exposure pass"):
-            view = CameraView(photo.camera, self.engine, self.vis, photo.mask)
-            pyramid = Pyramid(decode_srgb(photo.image))
-            del photo
-            idx, weight, r2, colour, _ = self._samples(view, pyramid, self.subset, "exposure")
+        # Read one pyramid level coarser than the blend at least, the colours of this pass come from a photo decoded
+        # at half size where the format allows it (JPEG's reduced decoding): a quarter of the pixels to decode.
+        for loaded in self._photos(0.05, 0.35, "exposure pass", reduce=EXPOSURE_REDUCTION):
+            i, view, pyramid, reduction = loaded.index, loaded.view, loaded.pyramid, loaded.reduction
+            del loaded
+            # the subset is small: no culling, every point gets its own ray
+            idx, weight, r2, colour, _ = self._samples(view, pyramid, self.subset, "exposure", None, reduction)
             del pyramid
             observations.add(i, np.searchsorted(self.subset, idx), weight, colour, r2)
         self.progress(0.35, f"solving photo colour corrections on {len(observations):,} observations")
         return solve(observations, subset_position, len(self.rig.cameras), self.settings.features())
+
+    def _corrected(
+        self,
+        i: int,
+        view: CameraView,
+        pyramid: Pyramid,
+        whole: NDArray[np.bool_],
+        model: ColorModel,
+        index: NDArray[np.int64],
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
+        """Photo ``i``'s seen texels among ``index``, their weights and their corrected low-band and full colours."""
+        idx, weight, r2, full, low = self._samples(view, pyramid, index, "blend", whole)
+        if len(idx) == 0:
+            return idx, weight, low, full
+        factor = model.factor(i, r2, self.scale(self.texels.point[idx]))
+        low /= factor
+        full /= factor
+        return idx, weight, low, full
 
     def blend_pass(self, model: ColorModel) -> BandAccumulator:
         """Sample every usable photo at every texel it sees, correct, weigh and accumulate."""
@@ -443,19 +558,29 @@ class _Run:
             high_power=np.inf if best_only else s.high_power,
             low_power=np.inf if best_only else 1.0,
         )
-        for i, photo in self._photos(0.4, 0.95, "blending"):
-            view = CameraView(photo.camera, self.engine, self.vis, photo.mask)
-            pyramid = Pyramid(decode_srgb(photo.image))
-            del photo
-            for start in range(0, len(self.texels), s.chunk):
-                chunk = np.arange(start, min(start + s.chunk, len(self.texels)), dtype=np.int64)
-                idx, weight, r2, full, low = self._samples(view, pyramid, chunk, "blend")
-                if len(idx) == 0:
-                    continue
-                factor = model.factor(i, r2, self.scale(self.texels.point[idx]))
-                acc.add(i, idx, weight, low / factor, full / factor)
-                self.texels_used[i] += len(idx)
-            del pyramid
+        # A photo's chunks are sampled on worker threads (numpy, OpenCV and the ray tracer release the GIL) while
+        # this one accumulates them, in order; the chunks of one photo hold distinct texels, so the sums are
+        # the same whichever finishes first. Chunks in flight: the workers' (their temporaries) and the results
+        # waiting here (about 40 bytes per texel).
+        workers = max(1, min(available_cpus(), 4))
+        chunk = max(1, s.chunk // workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lifecast-blend") as pool:
+            for loaded in self._photos(0.4, 0.95, "blending", cull=True):
+                i, view, pyramid, candidates, whole = (
+                    loaded.index, loaded.view, loaded.pyramid, loaded.candidates, loaded.whole
+                )  # fmt: skip
+                del loaded
+                assert candidates is not None and whole is not None
+                parts = [candidates[start : start + chunk] for start in range(0, len(candidates), chunk)]
+                del candidates
+
+                sample = partial(self._corrected, i, view, pyramid, whole, model)
+                for idx, weight, low, full in pool.map(sample, parts):
+                    if len(idx) == 0:
+                        continue
+                    acc.add(i, idx, weight, low, full)
+                    self.texels_used[i] += len(idx)
+                del pyramid, parts, sample
         return acc
 
     def reports(self, model: ColorModel, best_counts: NDArray[np.int64]) -> tuple[PhotoReport, ...]:

@@ -71,27 +71,43 @@ def bilinear(image: NDArray[np.float32], x: NDArray[np.floating], y: NDArray[np.
     NDArray[np.float32]
         ``(n, c)`` (or ``(n,)`` for a 2D image) interpolated values.
     """
-    image = np.ascontiguousarray(image, np.float32)
     n = len(x)
+    xy = np.empty((n, 2), np.float32)
+    xy[:, 0] = x
+    xy[:, 1] = y
+    return remap_points(image, xy)
+
+
+def remap_points(image: NDArray[np.float32], xy: NDArray[np.float32]) -> NDArray[np.float32]:
+    """:func:`bilinear` at array positions given as ``(n, 2) float32`` rows ``(x, y)``.
+
+    Returns
+    -------
+    NDArray[np.float32]
+        ``(n, c)`` (or ``(n,)`` for a 2D image) interpolated values (a view of OpenCV's output).
+    """
+    image = np.ascontiguousarray(image, np.float32)
+    n = len(xy)
     channels = image.shape[2] if image.ndim == 3 else 0
-    out = np.empty((n, channels) if channels else (n,), np.float32)
     if n == 0:
-        return out
+        return np.empty((0, channels) if channels else (0,), np.float32)
     rows = -(-n // _REMAP_ROW)
     padded = rows * _REMAP_ROW
-    map_x = np.zeros(padded, np.float32)
-    map_y = np.zeros(padded, np.float32)
-    map_x[:n] = x
-    map_y[:n] = y
-    sampled = cv2.remap(
+    if padded == n and xy.dtype == np.float32 and xy.flags.c_contiguous:
+        points = xy
+    else:
+        points = np.zeros((padded, 2), np.float32)
+        points[:n] = xy
+    # One interleaved (x, y) map and no second one: None (OpenCV's stubs want an array, but an empty array is
+    # read as a map of garbage).
+    sampled = cv2.remap(  # type: ignore[call-overload]
         image,
-        map_x.reshape(rows, _REMAP_ROW),
-        map_y.reshape(rows, _REMAP_ROW),
+        points.reshape(rows, _REMAP_ROW, 2),
+        None,
         interpolation=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    out[:] = sampled.reshape(padded, -1)[:n] if channels else sampled.reshape(padded)[:n]
-    return out
+    return sampled.reshape(padded, -1)[:n] if channels else sampled.reshape(padded)[:n]
 
 
 #: The binomial kernel each level is blurred with before it is halved: with the 2x2 average that follows, a
@@ -149,22 +165,26 @@ class Pyramid:
             ``(n, 3)`` linear colours.
         """
         top = len(self.levels) - 1
+        n = len(xy)
         lev = np.clip(np.asarray(level, np.float32), 0.0, float(top))
-        base = np.minimum(np.floor(lev).astype(np.int32), max(top - 1, 0))
-        frac = np.clip(lev - base, 0.0, 1.0) if top > 0 else np.zeros_like(lev)
-        out = np.empty((len(lev), 3), np.float32)
-        for k in np.unique(base):
-            pick = np.flatnonzero(base == k)
-            colour = self._at(int(k), xy[pick])
-            if top > 0:
-                t = frac[pick]
-                upper = np.flatnonzero(t > 0)
-                if len(upper):
-                    coarse = self._at(int(k) + 1, xy[pick[upper]])
-                    colour[upper] += t[upper, None] * (coarse - colour[upper])
-            out[pick] = colour
+        if top == 0:
+            return self._at(0, xy, slice(None))
+        base = np.minimum(lev.astype(np.int32), top - 1)  # floor: the levels are not negative
+        frac = lev - base
+        counts = np.bincount(base, minlength=top)
+        out = np.empty((n, 3), np.float32)
+        for k in np.flatnonzero(counts):
+            pick: NDArray[np.int64] | slice = slice(None) if counts[k] == n else np.flatnonzero(base == k)
+            fine = self._at(int(k), xy, pick)
+            coarse = self._at(int(k) + 1, xy, pick)
+            coarse -= fine
+            coarse *= frac[pick, None]
+            coarse += fine
+            out[pick] = coarse
         return out
 
-    def _at(self, k: int, xy: NDArray[np.floating]) -> NDArray[np.float32]:
-        scale = 1.0 / (1 << k)
-        return bilinear(self.levels[k], xy[:, 0] * scale - 0.5, xy[:, 1] * scale - 0.5)
+    def _at(self, k: int, xy: NDArray[np.floating], pick: NDArray[np.int64] | slice) -> NDArray[np.float32]:
+        """Bilinear reads of level ``k`` at the photo positions ``xy[pick]`` (a new array)."""
+        points = np.asarray(xy[pick], np.float32) * np.float32(1.0 / (1 << k))
+        points -= np.float32(0.5)
+        return np.array(remap_points(self.levels[k], points))

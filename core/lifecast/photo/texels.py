@@ -140,14 +140,16 @@ def texel_set(
     face = np.concatenate(face_parts) if face_parts else np.zeros(0, np.int32)
     bary = np.concatenate(bary_parts) if bary_parts else np.zeros((0, 3), np.float32)
     del face_parts, bary_parts
-    corners = faces[face]
     point = np.zeros((len(face), 3), np.float32)
     normal = np.zeros((len(face), 3), np.float32)
+    corners = np.asarray(faces, np.int32)
     for k in range(3):
-        point += bary[:, k : k + 1] * vertices[corners[:, k]]
-        normal += bary[:, k : k + 1] * vnormals[corners[:, k]]
-    del corners, bary
-    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-20)
+        corner = corners[face, k]  # one corner at a time: no (q, 3) int64 array of them all
+        weight = bary[:, k : k + 1]
+        point += weight * vertices[corner]
+        normal += weight * vnormals[corner]
+    del corner, weight, bary
+    normal /= np.maximum(np.sqrt(np.einsum("ij,ij->i", normal, normal)), np.float32(1e-20))[:, None]
     return TexelSet(
         tiles=tuple(records),
         face=face,
