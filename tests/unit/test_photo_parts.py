@@ -146,6 +146,20 @@ def test_levelling_solve_recovers_vignetting() -> None:
     assert np.abs(model.gains() / gains - 1).max() < 0.004  # measured 0.17 %
 
 
+def test_many_photos_solve_sparse_as_few_solve_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reduced system is sparse past a size (memory grows with the overlaps, not the photo count squared):
+    the same corrections as the dense solve."""
+    from lifecast.photo import exposure
+
+    rng = np.random.default_rng(7)
+    gains = np.exp(rng.normal(0, 0.15, (12, 3)))
+    obs, position = _observations(gains, texels=2000, outliers=0.02, vignetting=rng.uniform(0.1, 0.2, 12), seed=8)
+    dense = solve(obs, position, 12, ALL_FEATURES)
+    monkeypatch.setattr(exposure, "_DENSE_UNKNOWNS", 0)
+    sparse = solve(obs, position, 12, ALL_FEATURES)
+    np.testing.assert_allclose(sparse.theta, dense.theta, rtol=1e-7, atol=1e-10)
+
+
 def test_no_observation_solves_to_no_correction() -> None:
     model = solve(Observations(), np.zeros((0, 3)), 4, ("gain", "r2"))
     assert np.allclose(model.gains(), 1.0)

@@ -32,9 +32,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix as sparse_matrix
 
 #: Every feature a colour model may use, in order.
 ALL_FEATURES = ("gain", "r2", "r4", "x", "y", "z")
@@ -223,6 +227,13 @@ def solve(
     weight = np.concatenate(observations.weight).astype(np.float64)
     y = np.concatenate(observations.log_colour).astype(np.float64)
     r2 = np.concatenate(observations.r2)
+    # Each texel couples the photos that see it: its MAX_VIEWS_PER_TEXEL best views only, so the reduced system
+    # (one block per pair of photos sharing a texel) stays bounded however many photos overlap there.
+    best = np.lexsort((-weight, texel))
+    first = np.searchsorted(texel[best], texel[best], side="left")
+    keep = np.zeros(len(texel), bool)
+    keep[best[np.arange(len(best)) - first < MAX_VIEWS_PER_TEXEL]] = True
+    photo, texel, weight, y, r2 = photo[keep], texel[keep], weight[keep], y[keep], r2[keep]
     # Texels seen only once say nothing about the photos' differences.
     counts = np.bincount(texel, minlength=len(position))
     shared = counts[texel] >= 2
@@ -244,7 +255,7 @@ def solve(
         w = weight * robust
         s = np.bincount(column, weights=w, minlength=len(used)).astype(np.float64)
         m, b = _normal_equations(phi, photo, column, w, y, s, photos)
-        theta = np.linalg.solve(m + np.diag(ridge), b)
+        theta = _solve_symmetric(m + sparse.diags(ridge), b)
         fitted = a_theta @ theta
         x = np.stack([np.bincount(column, weights=w * (y[:, k] - fitted[:, k]), minlength=len(used))
                       for k in range(3)], axis=1) / np.maximum(s, 1e-30)[:, None]  # fmt: skip
@@ -259,8 +270,27 @@ def solve(
     return ColorModel(features, theta3, int(n_obs))
 
 
+#: Views of one subset texel the solve uses at most (the best-weighted): bounds the photo pairs it couples.
+MAX_VIEWS_PER_TEXEL = 12
+
 #: Observations per chunk of the elimination (bounds the sparse products' memory).
 _CHUNK = 1 << 15
+#: Unknowns up to which the reduced system is solved dense (``P F`` of 40 photos is about 500).
+_DENSE_UNKNOWNS = 2048
+
+
+def _solve_symmetric(m: sparse_matrix, b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``m^-1 b`` for the ``(P F, P F)`` reduced system: dense while small, else a sparse LU.
+
+    Two photos are coupled only where they see a texel in common, so ``m`` is mostly zero for a capture round a
+    head: held dense it would grow with the square of the photo count (216 MB for 400 photos, and the solver's
+    copies of it), sparse it grows with the overlaps.
+    """
+    from scipy.sparse.linalg import splu
+
+    if m.shape[0] <= _DENSE_UNKNOWNS:
+        return np.asarray(np.linalg.solve(m.toarray(), b), np.float64)
+    return np.asarray(splu(m.tocsc()).solve(np.asarray(b, np.float64)), np.float64)
 
 
 def _normal_equations(
@@ -271,7 +301,7 @@ def _normal_equations(
     y: NDArray[np.float64],
     s: NDArray[np.float64],
     photos: int,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+) -> tuple[sparse_matrix, NDArray[np.float64]]:
     """The reduced normal equations ``M theta = b`` with every texel's ``x`` eliminated (Schur complement).
 
     ``M = A^T W A - C S^-1 C^T`` and ``b = A^T W y - C S^-1 X^T W y``, where ``A`` is the ``(n, P F)``
@@ -281,7 +311,7 @@ def _normal_equations(
     Returns
     -------
     m
-        ``(P F, P F)``.
+        ``(P F, P F)`` sparse (CSR): photos that share no texel are not coupled.
     b
         ``(P F, 3)``.
     """
@@ -289,7 +319,7 @@ def _normal_equations(
 
     n_obs, n_feat = phi.shape
     size = photos * n_feat
-    m = np.zeros((size, size))
+    m = sparse.csr_matrix((size, size))
     b = np.zeros((size, 3))
     start = 0
     while start < n_obs:
@@ -309,7 +339,7 @@ def _normal_equations(
         x = sparse.csr_matrix((np.ones(rows), local, np.arange(rows + 1)), shape=(rows, texels))
         c = (wa.T @ x).tocsr()  # (P F, texels)
         inv_s = sparse.diags(1.0 / np.maximum(s[first : first + texels], 1e-30))
-        m += (a.T @ wa).toarray() - (c @ inv_s @ c.T).toarray()
+        m = m + (a.T @ wa) - (c @ inv_s @ c.T)
         wy = w[part, None] * y[part]
         b += wa.T @ y[part] - c @ (inv_s @ (x.T @ wy))
         start = stop

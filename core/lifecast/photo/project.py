@@ -64,6 +64,8 @@ from lifecast.threads import available_cpus
 
 Blend = Literal["two_band", "best"]
 
+#: Fewest subset texels the exposure pass samples (the budget divided by the photo count, down to this).
+MIN_SUBSET = 1024
 #: The exposure pass reads photos reduced this many times when their format decodes so directly (JPEG): it reads
 #: colours one pyramid level coarser than the blend, which is at least level 1 (the half-size photo).
 EXPOSURE_REDUCTION = 2
@@ -387,7 +389,9 @@ class _Run:
         self.warnings: list[str] = []
         rng = np.random.default_rng(settings.seed)
         active = max(1, n)
-        want = int(np.clip(settings.observation_budget // active, 4096, 1 << 18))
+        # At most the budget's worth of observations whatever the photo count (each subset texel seen by every
+        # photo at worst): 15,000 texels for 40 photos, 1,500 for 400 (a photo's corrections have 13 unknowns).
+        want = int(np.clip(settings.observation_budget // active, MIN_SUBSET, 1 << 18))
         self.subset = np.sort(rng.choice(len(texels), size=min(want, len(texels)), replace=False))
 
     def release(self) -> None:
