@@ -390,7 +390,7 @@ class _Run:
         rng = np.random.default_rng(settings.seed)
         active = max(1, n)
         # At most the budget's worth of observations whatever the photo count (each subset texel seen by every
-        # photo at worst): 15,000 texels for 40 photos, 1,500 for 400 (a photo's corrections have 13 unknowns).
+        # photo at worst): 15,000 texels for 40 photos, 1,500 for 400 (a photo's corrections have 6 unknowns a channel).
         want = int(np.clip(settings.observation_budget // active, MIN_SUBSET, 1 << 18))
         self.subset = np.sort(rng.choice(len(texels), size=min(want, len(texels)), replace=False))
 
