@@ -13,6 +13,10 @@ So an interrupt that arrives while any frame on the main thread's stack is
 importlib's own is held back and delivered again, a few tens of milliseconds
 later, once the import is over: the cancel waits for the import to finish,
 which for most modules is a fraction of a second.
+
+:func:`held_back` holds an interrupt the same way for a few statements of our
+own: between creating a temporary file and entering the ``try`` that removes
+it, a cancel would otherwise leave the file behind.
 """
 
 from __future__ import annotations
@@ -47,6 +51,11 @@ def importing(frame: FrameType | None) -> bool:
     return False
 
 
+#: How many :func:`held_back` blocks the main thread is in, and the signals that arrived meanwhile.
+_hold_depth = 0
+_held: list[int] = []
+
+
 def _deliver_later(signum: int) -> None:
     timer = threading.Timer(RETRY_SECONDS, os.kill, (os.getpid(), signum))
     timer.daemon = True
@@ -54,12 +63,41 @@ def _deliver_later(signum: int) -> None:
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
+    if _hold_depth:
+        _held.append(signum)
+        return
     if importing(frame):
         _deliver_later(signum)
         return
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated
+    raise _exception_for(signum)
+
+
+def _exception_for(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+
+
+@contextlib.contextmanager
+def held_back() -> Iterator[None]:
+    """Within the block, an interrupt waits; it is raised as the block ends (the first one, once).
+
+    For the statements between creating something temporary and entering the
+    ``try`` that cleans it up. Signal handlers run on the main thread only, so
+    on any other thread this holds nothing (nothing is raised there anyway).
+    Nestable; the interrupt is raised when the outermost block ends.
+    """
+    global _hold_depth
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _hold_depth += 1
+    try:
+        yield
+    finally:
+        _hold_depth -= 1
+        if not _hold_depth and _held:
+            signum = _held[0]
+            _held.clear()
+            raise _exception_for(signum)
 
 
 @contextlib.contextmanager
@@ -86,4 +124,4 @@ def as_exceptions() -> Iterator[None]:
             signal.signal(signal.SIGINT, previous_int)
 
 
-__all__ = ["RETRY_SECONDS", "Terminated", "as_exceptions", "importing"]
+__all__ = ["RETRY_SECONDS", "Terminated", "as_exceptions", "held_back", "importing"]

@@ -152,3 +152,80 @@ def test_the_handlers_found_are_put_back_so_a_late_cancel_is_a_plain_sigterm() -
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == -15, proc.stderr[-2000:]
+
+
+# The CI failure this guards against: SIGTERM landed between ``mkdtemp`` and the
+# ``try`` that removes the directory, and a cache entry's temp dir was left.
+# Here the signal is sent from inside the creating call itself: the worst moment.
+HELD_SCRIPT = """
+import os, signal, sys, tempfile
+from pathlib import Path
+from lifecast import interrupts
+from lifecast.pipeline import atomic
+
+real = {{"mkdtemp": tempfile.mkdtemp, "mkstemp": tempfile.mkstemp}}
+
+def creating_then_cancelled(name):
+    def create(*args, **kwargs):
+        made = real[name](*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # bytecode for the handler to run in
+            pass
+        return made
+    return create
+
+out = Path(sys.argv[1])
+with interrupts.as_exceptions():
+    for writer, name in (("atomic_dir", "mkdtemp"), ("atomic_path", "mkstemp")):
+        setattr(tempfile, name, creating_then_cancelled(name))
+        try:
+            with getattr(atomic, writer)(out / writer):
+                print("block ran", flush=True)
+        except interrupts.Terminated:
+            print(f"{{writer}} raised Terminated", flush=True)
+        setattr(tempfile, name, real[name])
+"""
+
+
+def test_a_cancel_while_a_temp_is_created_leaves_nothing_behind(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-c", HELD_SCRIPT.format(), str(out)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == ["atomic_dir raised Terminated", "atomic_path raised Terminated"]
+    assert list(out.iterdir()) == []
+
+
+def test_held_back_raises_the_first_interrupt_once_the_outermost_block_ends() -> None:
+    script = textwrap.dedent(
+        """
+        import os, signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        from lifecast import interrupts
+        with interrupts.as_exceptions():
+            try:
+                with interrupts.held_back():
+                    with interrupts.held_back():
+                        os.kill(os.getpid(), signal.SIGTERM)
+                        os.kill(os.getpid(), signal.SIGINT)
+                        for _ in range(1000):
+                            pass
+                        print("inner block finished", flush=True)
+                    print("outer block finished", flush=True)
+            except interrupts.Terminated:
+                print("raised Terminated", flush=True)
+            for _ in range(1000):
+                pass
+            print("no second interrupt", flush=True)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == [
+        "inner block finished",
+        "outer block finished",
+        "raised Terminated",
+        "no second interrupt",
+    ]

@@ -35,6 +35,7 @@ from torch import nn
 
 from lifecast.errors import InputError
 from lifecast.ml.unet import UNet
+from lifecast.pipeline.atomic import atomic_path, write_text_atomic
 
 #: What an adapter's safetensors metadata names as its format.
 ADAPTER_FORMAT = "lifecast-adapter/1"
@@ -235,14 +236,11 @@ def save_adapter(model: AdaptedUNet, path: Path, card: Mapping[str, Any]) -> Ada
         "project": str(card["project"]),
         "base_sha256": str(card["base_sha256"]),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(model.adapter_state(), str(tmp), metadata=meta)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file(model.adapter_state(), str(tmp), metadata=meta)
     full = {**card, "file": path.name, "sha256": sha256_file(path), "rank": model.rank, "format": ADAPTER_FORMAT}
     card_path = card_path_for(path)
-    tmp_card = card_path.with_name(card_path.name + ".tmp")
-    tmp_card.write_text(json.dumps(full, indent=2, sort_keys=True, default=str) + "\n")
-    tmp_card.replace(card_path)
+    write_text_atomic(card_path, json.dumps(full, indent=2, sort_keys=True, default=str) + "\n")
     return _info(card_path, full, path)
 
 

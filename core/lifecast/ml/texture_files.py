@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from lifecast.color import linear_to_srgb, srgb_to_linear
 from lifecast.errors import InputError
+from lifecast.interrupts import held_back
 
 UDIM_TOKEN = "<UDIM>"
 
@@ -125,12 +126,14 @@ def staged_outputs(paths: Sequence[Path]) -> Iterator[list[Path]]:
     for p in paths:
         if not p.parent.is_dir():
             raise InputError(f"output folder does not exist: {p.parent}", p)
-    temps = []
-    for p in paths:
-        fd, name = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix, dir=p.parent)
-        os.close(fd)
-        temps.append(Path(name))
+    temps: list[Path] = []
     try:
+        for p in paths:
+            # A cancel between creating a file and noting its name would leave it behind.
+            with held_back():
+                fd, name = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix, dir=p.parent)
+                temps.append(Path(name))
+                os.close(fd)
         yield temps
         for tmp, p in zip(temps, paths, strict=True):
             tmp.replace(p)

@@ -17,6 +17,7 @@ import torch
 from lifecast.errors import InputError
 from lifecast.ml.features import FEATURES
 from lifecast.ml.unet import UNet
+from lifecast.pipeline.atomic import atomic_path, write_text_atomic
 
 #: The folder of the shipped weights.
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -101,18 +102,15 @@ def save_weights(model: UNet, path: Path, meta: dict[str, Any]) -> str:
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     info = {"cin": str(model.cin), "cout": str(model.cout), "width": str(model.width)}
     info.update({k: str(v) for k, v in meta.items()})
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=info)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=info)
     digest = sha256_file(path)
     manifest = path.parent / MANIFEST
     table = json.loads(manifest.read_text()) if manifest.is_file() else {}
     table[path.name] = digest
-    tmp_m = manifest.with_name(manifest.name + ".tmp")
-    tmp_m.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
-    tmp_m.replace(manifest)
+    write_text_atomic(manifest, json.dumps(table, indent=2, sort_keys=True) + "\n")
     return digest
 
 

@@ -10,6 +10,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from lifecast.interrupts import held_back
+
 
 @functools.cache
 def _umask() -> int:
@@ -29,17 +31,21 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # mkstemp makes 0600 files; a renamed-into-place file must be readable like any other on a studio share.
-    os.chmod(tmp, 0o666 & ~_umask())
+    tmp: Path | None = None
     try:
+        # A cancel that lands between creating the file and knowing its name would leave it behind.
+        with held_back():
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent)
+            tmp = Path(tmp_name)
+            os.close(fd)
+        # mkstemp makes 0600 files; a renamed-into-place file must be readable like any other on a studio share.
+        os.chmod(tmp, 0o666 & ~_umask())
         yield tmp
         os.replace(tmp, final)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
         raise
 
 
@@ -58,9 +64,12 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
+    tmp: Path | None = None
     try:
+        # A cancel that lands between creating the directory and knowing its name would leave it behind.
+        with held_back():
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+        os.chmod(tmp, 0o777 & ~_umask())
         yield tmp
         try:
             os.rename(tmp, final)
@@ -70,5 +79,6 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
             else:
                 raise
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
