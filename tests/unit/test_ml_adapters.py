@@ -255,3 +255,52 @@ def test_the_thread_setting_is_restored() -> None:
     with pytest.raises(RuntimeError), torch_threads(before + 2):
         raise RuntimeError
     assert torch.get_num_threads() == before
+
+
+def _two_releases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A weights folder with an older release beside the shipped one (the same tensors, other metadata, so
+    another hash); returns (older hash, newest hash)."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from lifecast.ml import weights
+    from lifecast.ml.release import DELIGHT_BASE
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    tensors, meta = weights.load_checked(weights.WEIGHTS_DIR / DELIGHT_BASE)
+    (folder / DELIGHT_BASE).write_bytes((weights.WEIGHTS_DIR / DELIGHT_BASE).read_bytes())
+    save_file(tensors, str(folder / "delight_base_v0.safetensors"), metadata={**meta, "release": "0"})
+    table = {n: weights.sha256_file(folder / n) for n in ("delight_base_v0.safetensors", DELIGHT_BASE)}
+    (folder / weights.MANIFEST).write_text(json.dumps(table))
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", folder)
+    monkeypatch.setattr(weights, "RELEASED_BASES", ("delight_base_v0.safetensors", DELIGHT_BASE))
+    return table["delight_base_v0.safetensors"], table[DELIGHT_BASE]
+
+
+def test_an_adapter_runs_on_the_released_base_it_was_trained_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade, a subject's adapter keeps its base (an older release); unknown bases are ignored."""
+    from lifecast.ml.weights import load_delight_model, released_base, shipped_weights_sha256
+
+    older, newest = _two_releases(tmp_path, monkeypatch)
+    assert shipped_weights_sha256() == newest
+    show = _show(tmp_path, ["texture-training"])
+    info = save_adapter(
+        _perturbed(_base()),
+        models_dir(show, "ana") / "adapter-20270301T120000Z.safetensors",
+        {"subject_id": "ana", "project": "P1", "base_sha256": older},
+    )
+    choice = choose_adapter(show, "ana")
+    assert choice.info is not None and choice.info.base_sha256 == older
+    assert "older base weights" in choice.note and "lifecast ml adapt --subject ana" in choice.note
+    _, meta = load_delight_model(released_base(older))
+    assert meta["release"] == "0", "the adapter's own base is loaded"
+    strict = choose_adapter(show, "ana", base_sha256=newest)
+    assert strict.info is None and "other base weights" in strict.note, "--weights pins the base"
+    info.card_path.unlink()
+    info.path.unlink()
+    _save_for(show, "ana", _base())  # trained on a base no lifecast ships
+    assert choose_adapter(show, "ana").info is None

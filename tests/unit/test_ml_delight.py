@@ -223,3 +223,36 @@ def test_the_covered_average_is_one_pass_whatever_the_band(h: int, size: int, ba
     got = downsample_covered(image, covered, size, band=band)
     assert got.shape == (size, size, 3)
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+#: The first release's hash: released weights never change (an adapter trained on them must keep its look).
+V1_SHA256 = "938cc41d706c6721da34f2f1f0c5b6ed2375850951881ead71e4e9758a931394"
+
+
+def test_every_released_base_ships_unchanged_with_its_card() -> None:
+    import json
+
+    from lifecast.ml.release import CARDS, RELEASED_BASES
+    from lifecast.ml.weights import released_base
+
+    manifest = json.loads((WEIGHTS_DIR / MANIFEST).read_text())
+    assert manifest[RELEASED_BASES[0]] == V1_SHA256, "a released base was changed"
+    assert RELEASED_BASES[-1] == DELIGHT_BASE, "new work runs on the newest release"
+    for name in RELEASED_BASES:
+        path = WEIGHTS_DIR / name
+        assert manifest[name] == sha256_file(path)
+        assert released_base(manifest[name]) == path
+        assert (WEIGHTS_DIR / CARDS[name]).is_file(), f"{name} has no card"
+        load_delight_model(path)
+    with pytest.raises(InputError, match="no base weights with SHA-256"):
+        released_base("c" * 64)
+
+
+def test_train_base_never_overwrites_a_released_base(tmp_path: Path) -> None:
+    from lifecast.ml.base_training import train_base
+
+    before = sha256_file(WEIGHTS_DIR / DELIGHT_BASE)
+    with pytest.raises(InputError, match="released and never changes"):
+        train_base(steps=1, cache_dir=tmp_path / "cache")
+    assert sha256_file(WEIGHTS_DIR / DELIGHT_BASE) == before
+    assert not (tmp_path / "cache").exists(), "refused before any work"

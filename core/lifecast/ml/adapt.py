@@ -395,7 +395,7 @@ def eval_subject(
         No registry, unknown subject, no adapter, a changed adapter, other base weights, or held-out corrections
         missing.
     """
-    from lifecast.ml.weights import load_delight_model, shipped_weights_sha256
+    from lifecast.ml.weights import load_delight_model, released_base
 
     with _registry(show, clock) as registry:
         registry.require_subject(subject_id)
@@ -403,8 +403,9 @@ def eval_subject(
         if info is None:
             raise InputError(f"subject {subject_id!r} has no adapter yet (lifecast ml adapt --subject {subject_id})")
         _require_training_consent(registry, subject_id, info.project, "eval")
-        base, _ = load_delight_model(device=device)
-        adapted = apply_adapter(base, info, base_sha256=shipped_weights_sha256())
+        # On the base it was trained on: an older release after an upgrade.
+        base, _ = load_delight_model(released_base(info.base_sha256), device=device)
+        adapted = apply_adapter(base, info, base_sha256=info.base_sha256)
         by_id = {c.id: c for c in list_corrections(corrections_dir(show, subject_id))}
         missing = [i for i in info.card.get("held_out", []) if i not in by_id]
         if missing or not info.card.get("held_out"):

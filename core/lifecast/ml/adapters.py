@@ -364,7 +364,9 @@ def choose_adapter(
     """The adapter to apply to ``subject_id``'s textures now, or none and why.
 
     Used only when the show has a registry, the subject has an adapter whose base weights are ``base_sha256``
-    (default: the shipped ones) and a valid ``texture-training`` consent for the adapter's project today.
+    (default: any base this lifecast ships, :data:`lifecast.ml.release.RELEASED_BASES`; the job then runs on
+    the adapter's base, ``choice.info.base_sha256``) and a valid ``texture-training`` consent for the adapter's
+    project today.
 
     Raises
     ------
@@ -380,16 +382,16 @@ def choose_adapter(
     info = latest_adapter(show, subject_id)
     if info is None:
         return AdapterChoice(None, f"no adapter for subject {subject_id}")
-    if base_sha256 is None:
-        from lifecast.ml.weights import shipped_weights_sha256
+    from lifecast.ml.weights import is_released_base, shipped_weights_sha256
 
-        base_sha256 = shipped_weights_sha256()
-    if info.base_sha256 != base_sha256:
+    usable = is_released_base(info.base_sha256) if base_sha256 is None else info.base_sha256 == base_sha256
+    if not usable:
         return AdapterChoice(
             None,
             f"adapter {info.path.name} ignored: trained on other base weights (retrain: lifecast ml adapt "
             f"--subject {subject_id})",
         )
+    older = base_sha256 is None and info.base_sha256 != shipped_weights_sha256()
     from lifecast.consent.policy import ConsentError, require_consent
     from lifecast.consent.registry import Registry
 
@@ -398,7 +400,13 @@ def choose_adapter(
             require_consent(registry, subject_id, info.project, ADAPTER_USE)
         except ConsentError as exc:
             return AdapterChoice(None, f"adapter {info.path.name} not applied: {exc.message}")
-    return AdapterChoice(info, f"adapter {info.path.name} applied (sha256 {info.sha256[:12]})")
+    note = f"adapter {info.path.name} applied (sha256 {info.sha256[:12]})"
+    if older:
+        note += (
+            f" on the older base weights it was trained on ({info.base_sha256[:12]}); lifecast ml adapt "
+            f"--subject {subject_id} retrains it on the newest"
+        )
+    return AdapterChoice(info, note)
 
 
 def subject_adapter(

@@ -18,10 +18,20 @@ from typing import Any
 
 import torch
 
-from lifecast.ml.evaluate import evaluate, format_table
+from lifecast.errors import InputError
+from lifecast.ml.evaluate import evaluate, format_table, format_unlit
+from lifecast.ml.release import (
+    CARDS,
+    DEFAULT_CROP,
+    DEFAULT_PEOPLE,
+    DEFAULT_STEPS,
+    DEFAULT_WIDTH,
+    DELIGHT_BASE,
+    RELEASED_BASES,
+)
 from lifecast.ml.train import TrainSettings, train_delight
 from lifecast.ml.training_meshes import SOURCES
-from lifecast.ml.weights import DELIGHT_BASE, WEIGHTS_DIR, save_weights
+from lifecast.ml.weights import WEIGHTS_DIR, save_weights
 from lifecast.pipeline.stage import ProgressFn, no_progress, scaled_progress
 
 CARD = "MODEL_CARD.md"
@@ -51,8 +61,11 @@ def machine() -> str:
 def train_base(
     *,
     out_dir: Path | None = None,
-    steps: int = 3000,
+    steps: int = DEFAULT_STEPS,
     seed: int = 0,
+    width: int = DEFAULT_WIDTH,
+    crop: int = DEFAULT_CROP,
+    people: int = DEFAULT_PEOPLE,
     captures: int = 6,
     cache_dir: Path | None = None,
     progress: ProgressFn = no_progress,
@@ -60,8 +73,13 @@ def train_base(
 ) -> Path:
     """Train the base delight weights, evaluate them, write weights + manifest + card; returns the card's path."""
     out = out_dir or WEIGHTS_DIR
+    if (out / DELIGHT_BASE).exists() and out.resolve() == WEIGHTS_DIR.resolve():
+        raise InputError(
+            f"{DELIGHT_BASE} is released and never changes: train into another folder (--out DIR); a new release "
+            "is a new file name at the end of RELEASED_BASES in lifecast/ml/release.py"
+        )
     cache = cache_dir or default_cache()
-    settings = TrainSettings(steps=steps, seed=seed, width=16, crop=64)
+    settings = TrainSettings(steps=steps, seed=seed, width=width, crop=crop, people=people)
     t0 = time.perf_counter()
 
     def train_progress(fraction: float, message: str) -> None:
@@ -76,7 +94,7 @@ def train_base(
     log(table)
     meta = {"steps": steps, "seed": seed, "train_seconds": round(result.seconds, 1), "trained": _today()}
     digest = save_weights(result.model, out / DELIGHT_BASE, meta)
-    (out / SCORES).write_text(json.dumps({k: scores[k] for k in ("sets", "seeds")}, indent=2) + "\n")
+    (out / SCORES).write_text(json.dumps({k: scores[k] for k in ("sets", "seeds", "unlit")}, indent=2) + "\n")
     card = out / CARD
     card.write_text(_card(settings, result.seconds, result.losses, table, scores, digest, out / DELIGHT_BASE))
     progress(1.0, "done")
@@ -108,7 +126,8 @@ def _card(
     return f"""# lifecast delight: base weights
 
 `{path.name}` ({size_kb:.0f} KiB, SHA-256 `{digest}`, recorded in `manifest.json` and checked at every load).
-Written by `lifecast ml train-base` on {_today()}; rerun it to reproduce (same seed, same data).
+Written by `lifecast ml train-base` on {_today()}; rerun it (`--out DIR`) to reproduce (same seed, same data).
+{_lineage(path.name)}
 
 ## What it does
 Predicts, per texel of a UV texture, the log of the shading to remove (a correction of a per-channel SH-2
@@ -146,11 +165,31 @@ head (never a training mesh) with its real colour map as the albedo, lit by unse
 
 {chr(10).join(gains)}
 
+Each set's albedo given with no light at all (a delighter should hand it back unchanged; PSNR against the input):
+what a method takes out of it is albedo mistaken for shading, an error floor under any light.
+
+{format_unlit(scores)}
+
 ## Limits
 - Trained on synthetic light; a real capture's light (many softboxes, cross-polarisation leftovers, subsurface
   colour bleeding) differs. Shadows are predicted at the working resolution (1024 px by default) and upsampled.
 - Baked colour that is not light (make-up, tattoos, the scan's own shading in the truth texture) stays.
 """
+
+
+def _lineage(name: str) -> str:
+    """Which release this is and what became of the ones before (they stay, unchanged)."""
+    if name not in RELEASED_BASES:
+        return "Not a released base (trained into another folder)."
+    k = RELEASED_BASES.index(name)
+    earlier = [f"`{n}` (card: `{CARDS.get(n, CARD)}`)" for n in RELEASED_BASES[:k]]
+    text = f"Release {k + 1} of the base weights."
+    if earlier:
+        text += (
+            f" Earlier releases ship unchanged beside it: {', '.join(earlier)}; an adapter trained on one keeps "
+            "running on it, new work runs on this one."
+        )
+    return text
 
 
 def _model_for_count(s: TrainSettings) -> torch.nn.Module:

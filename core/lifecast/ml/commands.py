@@ -6,7 +6,7 @@ Examples::
 
     lifecast delight head.obj head_albedo.<UDIM>.png -o delit/head_albedo.<UDIM>.png
     lifecast inpaint head.obj delit/head_albedo.<UDIM>.png --mask holes.<UDIM>.png -o filled/head_albedo.<UDIM>.png
-    lifecast ml train-base            # retrains the shipped base weights (under an hour on 2 CPU cores)
+    lifecast ml train-base --out retrained/   # reproduces the newest base weights (under an hour on 2 CPU cores)
     lifecast ml eval --json           # the held-out scores of the shipped weights and the baselines
 """
 
@@ -25,6 +25,7 @@ from lifecast.ml.correction_commands import (
     add_delight_adapter_arguments,
     add_eval_subject_arguments,
 )
+from lifecast.ml.release import DEFAULT_CROP, DEFAULT_PEOPLE, DEFAULT_STEPS, DEFAULT_WIDTH
 from lifecast.worker.events import Event, EventSink, progress_event
 
 if TYPE_CHECKING:
@@ -71,9 +72,19 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
         "train-base",
         help="train the delight model's base weights on generated data (no download, no real texture)",
     )
-    t.add_argument("--out", type=Path, help="folder for the weights and MODEL_CARD.md (default: the shipped folder)")
-    t.add_argument("--steps", type=int, default=3000, help="training steps (default 3000)")
+    t.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the weights and MODEL_CARD.md (default: the shipped folder, which refuses to overwrite a "
+        "released base: released weights never change)",
+    )
+    t.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"training steps (default {DEFAULT_STEPS})")
     t.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    t.add_argument("--width", type=int, default=DEFAULT_WIDTH, help=f"U-Net channels (default {DEFAULT_WIDTH})")
+    t.add_argument("--crop", type=int, default=DEFAULT_CROP, help=f"training crop, texels (default {DEFAULT_CROP})")
+    t.add_argument(
+        "--people", type=int, default=DEFAULT_PEOPLE, help=f"procedural people painted (default {DEFAULT_PEOPLE})"
+    )
     t.add_argument("--captures", type=int, default=6, help="held-out captures per evaluation set (default 6)")
     t.add_argument("--cache", type=Path, help="where the training meshes' maps are cached")
     t.add_argument("--json", action="store_true", help="print the JSON-lines event stream")
@@ -191,6 +202,9 @@ def cmd_ml(args: argparse.Namespace, sink: EventSink) -> int:
             out_dir=args.out,
             steps=args.steps,
             seed=args.seed,
+            width=args.width,
+            crop=args.crop,
+            people=args.people,
             captures=args.captures,
             cache_dir=args.cache,
             progress=_progress(sink, "train-base"),
@@ -201,15 +215,17 @@ def cmd_ml(args: argparse.Namespace, sink: EventSink) -> int:
             print(f"weights and model card written: {card}")
         return EXIT_OK
     from lifecast.ml.base_training import default_cache
-    from lifecast.ml.evaluate import evaluate, format_table
+    from lifecast.ml.evaluate import evaluate, format_table, format_unlit
     from lifecast.ml.weights import load_delight_model
 
     model, _ = load_delight_model(args.weights)
     scores = evaluate(model, args.cache or default_cache(), captures=args.captures, progress=_progress(sink, "eval"))
     if args.json:
-        print(json.dumps({k: scores[k] for k in ("sets", "seeds")}, indent=2))
+        print(json.dumps({k: scores[k] for k in ("sets", "seeds", "unlit")}, indent=2))
     else:
         print(format_table(scores))
+        print()
+        print(format_unlit(scores))
     return EXIT_OK
 
 

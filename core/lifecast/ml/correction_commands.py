@@ -250,17 +250,20 @@ def delight_model_for(
     model: torch.nn.Module, args: argparse.Namespace, sink: EventSink
 ) -> tuple[torch.nn.Module, AdapterChoice]:
     """The model ``lifecast delight`` runs: ``model`` with the subject's adapter when one is usable, else
-    ``model`` itself; says which (a ``log`` event, and on stderr in text mode)."""
+    ``model`` itself; says which (a ``log`` event, and on stderr in text mode).
+
+    With ``--weights``, only an adapter trained on those weights is usable; without, an adapter trained on any
+    released base is, and runs on that base (an older release after an upgrade), loaded on ``args.device``."""
     from lifecast.consent.show import resolve_show
     from lifecast.ml.adapters import AdapterChoice, apply_adapter, choose_adapter
-    from lifecast.ml.weights import sha256_file, shipped_weights_sha256
+    from lifecast.ml.weights import load_delight_model, released_base, sha256_file, shipped_weights_sha256
 
     subject = getattr(args, "subject", None)
     if not subject:
         return model, AdapterChoice(None, "")
     show = resolve_show(getattr(args, "show", None))
     weights = getattr(args, "weights", None)
-    base_sha = sha256_file(weights) if weights is not None else shipped_weights_sha256()
+    base_sha = sha256_file(weights) if weights is not None else None
     if show is None:
         choice = AdapterChoice(None, f"no show (--show or LIFECAST_SHOW): no adapter for subject {subject}")
     else:
@@ -271,7 +274,9 @@ def delight_model_for(
             print(choice.note, file=sys.stderr)
     if choice.info is None:
         return model, choice
-    return apply_adapter(model, choice.info, base_sha256=base_sha), choice
+    if base_sha is None and choice.info.base_sha256 != shipped_weights_sha256():
+        model, _ = load_delight_model(released_base(choice.info.base_sha256), device=getattr(args, "device", "cpu"))
+    return apply_adapter(model, choice.info, base_sha256=base_sha or choice.info.base_sha256), choice
 
 
 __all__ = [

@@ -10,6 +10,10 @@ Two sets, neither ever trained on:
 Each method's albedo is scored by :func:`lifecast.ml.metrics.albedo_scores` inside the coverage mask: the lit
 input itself, :func:`lifecast.ml.baselines.divide_by_ao`, :func:`lifecast.ml.baselines.unity_style`, the SH fit
 alone (per channel) and the model.
+
+Beside them, the *unlit* check (:func:`unlit_scores`): each set's albedo given with no light at all, which a
+delighter should hand back unchanged. What a method takes out of it is albedo mistaken for shading (stubble,
+eyebrows and lips read as shadow), an error floor no light can lower.
 """
 
 from __future__ import annotations
@@ -64,6 +68,20 @@ def score_capture(
     return {name: albedo_scores(est, truth, cov) for name, est in estimates.items()}
 
 
+def unlit_scores(model: torch.nn.Module | None, mesh: TrainingMesh, albedo: np.ndarray) -> dict[str, dict[str, float]]:
+    """``{method: {"psnr", "ssim"}}`` of each method given ``albedo (s, s, 3)`` (linear) with no light: how much
+    of the albedo it mistakes for shading (the truth is the input itself)."""
+    g = mesh.maps
+    unlit = np.where(g.covered[..., None], albedo, 0.0).astype(np.float32)
+    estimates = {
+        "Unity-style SH + AO": unity_style(unlit, g),
+        "SH fit per channel": delight_arrays(None, [unlit], [g])[0].albedo,
+    }
+    if model is not None:
+        estimates["lifecast delight"] = delight_arrays(model, [unlit], [g])[0].albedo
+    return {name: albedo_scores(est, unlit, g.covered) for name, est in estimates.items()}
+
+
 def _mean(rows: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for method in rows[0]:
@@ -85,7 +103,8 @@ def evaluate(
     """Mean scores per method on each held-out set (``captures`` captures each), plus the per-capture rows.
 
     ``meshes``: the training meshes the procedural set lights (default: all, round-robin).
-    Returns ``{"sets": {set: {method: {"psnr", "ssim"}}}, "captures": {set: [rows]}, "seeds": {set: [...]}}``.
+    Returns ``{"sets": {set: {method: {"psnr", "ssim"}}}, "captures": {set: [rows]}, "seeds": {set: [...]},
+    "unlit": {set: {method: {"psnr", "ssim"}}}}`` (``unlit``: :func:`unlit_scores` of each set's first albedo).
     """
     train = training_meshes(cache_dir, size=size, names=meshes)
     lps = training_meshes(cache_dir, size=size, names=("lps-head",))[0]
@@ -93,8 +112,8 @@ def evaluate(
         "procedural": [(train[i % len(train)], EVAL_SEED_BASE + i, None) for i in range(captures)],
         "lee-perry-smith": [(lps, EVAL_SEED_BASE + 1000 + i, lps_albedo(size)) for i in range(captures)],
     }
-    result: dict[str, Any] = {"sets": {}, "captures": {}, "seeds": {}}
-    total = sum(len(v) for v in sets.values())
+    result: dict[str, Any] = {"sets": {}, "captures": {}, "seeds": {}, "unlit": {}}
+    total = sum(len(v) + 1 for v in sets.values())
     done = 0
     for name, items in sets.items():
         rows = []
@@ -105,6 +124,11 @@ def evaluate(
         result["sets"][name] = _mean(rows)
         result["captures"][name] = rows
         result["seeds"][name] = [s for _, s, _ in items]
+        mesh, seed, albedo = items[0]
+        truth = capture(mesh, seed).albedo if albedo is None else albedo
+        result["unlit"][name] = unlit_scores(model, mesh, truth)
+        done += 1
+        progress(done / total, f"evaluated {name} unlit")
     return result
 
 
@@ -125,4 +149,26 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["EVAL_SEED_BASE", "METHODS", "evaluate", "format_table", "lps_albedo", "score_capture"]
+def format_unlit(result: dict[str, Any]) -> str:
+    """The unlit check as a Markdown table (PSNR dB against the input itself, per set)."""
+    sets = list(result.get("unlit", {}))
+    if not sets:
+        return ""
+    lines = ["| method, no light | " + " | ".join(f"{s} PSNR" for s in sets) + " |", "|---|" + "---|" * len(sets)]
+    for method in METHODS:
+        if method in result["unlit"][sets[0]]:
+            cells = " | ".join(f"{result['unlit'][s][method]['psnr']:.2f}" for s in sets)
+            lines.append(f"| {method} | {cells} |")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "EVAL_SEED_BASE",
+    "METHODS",
+    "evaluate",
+    "format_table",
+    "format_unlit",
+    "lps_albedo",
+    "score_capture",
+    "unlit_scores",
+]

@@ -1,8 +1,12 @@
 """Model weights on disk: safetensors files checked against their recorded SHA-256 before anything reads them.
 
-The base weights ship beside this package (``weights/delight_base.safetensors``) with their hash in
-``weights/manifest.json``; a file that is missing, changed or truncated is refused with one line
-(:class:`lifecast.errors.InputError`), never half-loaded. Nothing is downloaded.
+The base weights ship beside this package (``weights/``) with their hashes in ``weights/manifest.json``; a file
+that is missing, changed or truncated is refused with one line (:class:`lifecast.errors.InputError`), never
+half-loaded. Nothing is downloaded.
+
+A released base never changes and is never removed (:data:`RELEASED_BASES`): new work runs on the newest
+(:data:`DELIGHT_BASE`), and a subject's adapter runs on the base it was trained on, whose SHA-256 its card
+records (:func:`released_base`), so the look an artist's corrections taught stays the same after an upgrade.
 """
 
 from __future__ import annotations
@@ -16,13 +20,12 @@ import torch
 
 from lifecast.errors import InputError
 from lifecast.ml.features import FEATURES
+from lifecast.ml.release import DELIGHT_BASE, RELEASED_BASES
 from lifecast.ml.unet import UNet
 from lifecast.pipeline.atomic import atomic_path, write_text_atomic
 
 #: The folder of the shipped weights.
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-#: The base delight model.
-DELIGHT_BASE = "delight_base.safetensors"
 #: ``{file name: sha256}`` of every shipped weights file.
 MANIFEST = "manifest.json"
 
@@ -80,6 +83,29 @@ def shipped_weights_sha256() -> str:
     return expected_hash(WEIGHTS_DIR / DELIGHT_BASE) or ""
 
 
+def released_base(sha256: str) -> Path:
+    """The shipped base weights whose recorded hash is ``sha256`` (an adapter's ``base_sha256``).
+
+    Raises
+    ------
+    InputError
+        No released base has that hash.
+    """
+    for name in RELEASED_BASES:
+        path = WEIGHTS_DIR / name
+        if sha256 and expected_hash(path) == sha256:
+            return path
+    raise InputError(
+        f"no base weights with SHA-256 {sha256[:12] or '(none)'} ship with this lifecast "
+        f"(released: {', '.join(RELEASED_BASES)})"
+    )
+
+
+def is_released_base(sha256: str) -> bool:
+    """Whether ``sha256`` is the hash of a base this lifecast ships."""
+    return bool(sha256) and any(expected_hash(WEIGHTS_DIR / name) == sha256 for name in RELEASED_BASES)
+
+
 def build_model(meta: dict[str, str]) -> UNet:
     """An untrained model of the architecture the metadata records."""
     return UNet(int(meta.get("cin", FEATURES)), int(meta.get("cout", 3)), width=int(meta.get("width", 24)))
@@ -116,10 +142,13 @@ def save_weights(model: UNet, path: Path, meta: dict[str, Any]) -> str:
 
 __all__ = [
     "DELIGHT_BASE",
+    "RELEASED_BASES",
     "WEIGHTS_DIR",
     "build_model",
+    "is_released_base",
     "load_checked",
     "load_delight_model",
+    "released_base",
     "save_weights",
     "sha256_file",
     "shipped_weights_sha256",

@@ -217,8 +217,9 @@ def _model_stages(opts: ProcessOptions, show: Any = None) -> list[Stage]:
         from lifecast.ml.adapters import stage_adapter_params
         from lifecast.ml.weights import shipped_weights_sha256
 
-        base = shipped_weights_sha256()
-        adapter, choice = stage_adapter_params(show, opts.subject, use=opts.adapter, base_sha256=base)
+        # An adapter runs on the base it was trained on (an older release, after an upgrade); else the newest.
+        adapter, choice = stage_adapter_params(show, opts.subject, use=opts.adapter)
+        base = choice.info.base_sha256 if choice.info is not None else shipped_weights_sha256()
         stages.append(
             Stage(
                 "delight",

@@ -61,7 +61,7 @@ def run(ctx: StageContext) -> dict[str, Any]:
     from lifecast.ml.geometry_maps import geometry_maps
     from lifecast.ml.run_delight import delight_texture_set
     from lifecast.ml.texture_files import read_texture_set, tile_path
-    from lifecast.ml.weights import load_delight_model
+    from lifecast.ml.weights import load_delight_model, released_base
 
     p = ctx.params
     lods: list[TriMesh] = ctx.input("uv", "lods")
@@ -76,7 +76,9 @@ def run(ctx: StageContext) -> dict[str, Any]:
         return {"textures": textures, "maps": StageFile("maps", ctx.files_dir), "summary": {"delit_lods": 0}}
     from lifecast.ml.adapters import model_for_stage
 
-    model, _ = load_delight_model(device=p["device"])
+    # The base the key names: the newest, or an older release the subject's adapter was trained on.
+    base = released_base(p["weights_sha256"]) if p["weights_sha256"] else None
+    model, _ = load_delight_model(base, device=p["device"])
     if ctx.resources.get("adapter_note"):
         ctx.log(str(ctx.resources["adapter_note"]))
     adapter = {"adapter_sha256": p["adapter_sha256"], "adapter_card": ctx.resources.get("adapter_card", "")}
