@@ -121,18 +121,22 @@ def keep_failure(label: str, files: dict[str, bytes]) -> Iterator[None]:
     """
     if save := os.environ.get("LIFECAST_FUZZ_SAVE"):  # the input of a crash (a segfault) is the last one written
         (Path(save) / "last").mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():
-            (Path(save) / "last" / name).write_bytes(data)
+        write_files(Path(save) / "last", files)
     try:
         yield
     except Exception as exc:
         if save := os.environ.get("LIFECAST_FUZZ_SAVE"):
             folder = Path(save) / f"{label}-{type(exc).__name__}"
             folder.mkdir(parents=True, exist_ok=True)
-            for name, data in files.items():
-                (folder / name).write_bytes(data)
+            write_files(folder, files)
             (folder / "error.txt").write_text(f"{type(exc).__name__}: {str(exc)[:2000]}\n")
         raise
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Write each ``{name: bytes}`` into ``folder``."""
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
 
 
 @contextmanager

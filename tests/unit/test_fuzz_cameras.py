@@ -185,8 +185,7 @@ def read_rig_bounded(path: Path, folder: Path) -> fz.Outcome:
 def fuzz_files(label: str, files: dict[str, bytes], target: str | None = None) -> None:
     """Write ``files`` into a fresh folder and read the rig (``target``: the file to read, else the folder)."""
     with fz.scratch() as folder, fz.keep_failure(label, files):
-        for name, data in files.items():
-            (folder / name).write_bytes(data)
+        fz.write_files(folder, files)
         read_rig_bounded(folder / target if target else folder, folder)
 
 
@@ -206,8 +205,7 @@ def test_seeds_read_as_valid_rigs(which: str, tmp_path: Path) -> None:
         name = "cameras.xml" if which == "metashape-xml" else "sfm.json"
         files = {name: metashape_seed() if which == "metashape-xml" else alicevision_seed()}
         target = tmp_path / name
-    for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
+    fz.write_files(tmp_path, files)
     rig = read_cameras(target)
     check_rig(rig)
     assert rig.source == which and len(rig) == 2
@@ -240,8 +238,7 @@ def colmap_text(draw: st.DrawFn) -> dict[str, bytes]:
 @given(files=colmap_text())
 def test_colmap_text(files: dict[str, bytes]) -> None:
     with fz.scratch() as folder, fz.keep_failure("colmap_text", files):
-        for name, data in files.items():
-            (folder / name).write_bytes(data)
+        fz.write_files(folder, files)
         read_rig_bounded(folder, folder)
         outcome = fz.bounded(lambda: read_colmap_model(folder), folder)
         if outcome.error is None:
@@ -272,8 +269,7 @@ def colmap_binary(draw: st.DrawFn) -> dict[str, bytes]:
 @given(files=colmap_binary())
 def test_colmap_binary(files: dict[str, bytes]) -> None:
     with fz.scratch() as folder, fz.keep_failure("colmap_binary", files):
-        for name, data in files.items():
-            (folder / name).write_bytes(data)
+        fz.write_files(folder, files)
         outcome = fz.bounded(lambda: read_colmap_model(folder), folder)
         if outcome.error is None:
             check_model(outcome.result)

@@ -84,11 +84,6 @@ def read_scan_bounded(path: Path) -> None:
         check_scan(outcome.result)
 
 
-def write(folder: Path, files: dict[str, bytes]) -> None:
-    for name, data in files.items():
-        (folder / name).write_bytes(data)
-
-
 def fuzz_scan_file(label: str, name: str, data: bytes) -> None:
     with fz.scratch() as folder, fz.keep_failure(label, {name: data}):
         (folder / name).write_bytes(data)
@@ -114,7 +109,7 @@ def test_seeds_read_as_valid_scans(name: str, tmp_path: Path) -> None:
         "c.pcd": fz.pcd("binary_compressed"),
     }
     if name == "scan.obj":
-        write(tmp_path, fz.obj_files())
+        fz.write_files(tmp_path, fz.obj_files())
     else:
         (tmp_path / name).write_bytes(seeds[name])
     scan = read_scan(tmp_path / name)
@@ -175,7 +170,7 @@ def obj_with_material(draw: st.DrawFn) -> dict[str, bytes]:
 @given(files=obj_with_material())
 def test_obj_with_mtl_and_texture(files: dict[str, bytes]) -> None:
     with fz.scratch() as folder, fz.keep_failure("obj", files):
-        write(folder, files)
+        fz.write_files(folder, files)
         read_scan_bounded(folder / "scan.obj")
 
 
