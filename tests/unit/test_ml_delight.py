@@ -256,3 +256,35 @@ def test_train_base_never_overwrites_a_released_base(tmp_path: Path) -> None:
         train_base(steps=1, cache_dir=tmp_path / "cache")
     assert sha256_file(WEIGHTS_DIR / DELIGHT_BASE) == before
     assert not (tmp_path / "cache").exists(), "refused before any work"
+
+
+def test_a_release_carries_its_brightening_limit(tmp_path: Path) -> None:
+    """Release 1 brightened at most 5x and keeps doing so (an adapter trained on it keeps its look); a newer
+    release records its own limit in its weights, and an adapter or a merged copy keeps the base's."""
+    from lifecast.ml.adapters import AdaptedUNet
+    from lifecast.ml.release import DEFAULT_MIN_SHADING, RELEASED_BASES
+    from lifecast.ml.weights import save_weights
+
+    v1, v1_meta = load_delight_model(WEIGHTS_DIR / RELEASED_BASES[0])
+    assert "min_shading" not in v1_meta and v1.min_shading == 0.2
+    newest, meta = load_delight_model()
+    assert float(meta["min_shading"]) == newest.min_shading == DEFAULT_MIN_SHADING
+    adapted = AdaptedUNet(newest, rank=2)
+    assert adapted.min_shading == adapted.merged().min_shading == newest.min_shading
+    model = UNet(FEATURES, 3, width=4, min_shading=0.05)
+    save_weights(model, tmp_path / "w.safetensors", {})
+    assert load_delight_model(tmp_path / "w.safetensors")[0].min_shading == 0.05
+
+
+@pytest.mark.parametrize("min_shading", [0.2, 0.1])
+def test_the_model_brightens_a_texel_at_most_its_limit(min_shading: float) -> None:
+    """A model that reads every texel as deep shadow lifts the texture by its limit and no more."""
+    mesh = uv_sphere(32, 16, radius=0.1)
+    (g,) = geometry_maps(mesh, 64, ao_samples=0)
+    lit = np.where(g.covered[..., None], np.float32(0.05), 0.0).astype(np.float32)
+    model = UNet(FEATURES, 3, width=4, min_shading=min_shading)
+    assert model.head.bias is not None
+    with torch.no_grad():
+        model.head.bias.fill_(-8.0)  # a shading of e^-8 of the fit
+    albedo = delight_arrays(model, [lit], [g])[0].albedo[g.covered]
+    assert np.allclose(albedo, 0.05 / min_shading, rtol=1e-4)

@@ -122,10 +122,10 @@ def training_tiles(data: CorrectionData) -> list[TrainTile]:
     return out
 
 
-def limit_shading_torch(log_s: torch.Tensor) -> torch.Tensor:
+def limit_shading_torch(log_s: torch.Tensor, min_shading: float = SHADING_RANGE[0]) -> torch.Tensor:
     """:func:`lifecast.ml.delight.limit_shading` on ``(b, 3, h, w)`` tensors (the same clamps, differentiable
     inside them)."""
-    lo, hi = float(np.log(SHADING_RANGE[0])), float(np.log(SHADING_RANGE[1]))
+    lo, hi = float(np.log(min_shading)), float(np.log(SHADING_RANGE[1]))
     grey = log_s.mean(dim=1, keepdim=True)
     tint = (log_s - grey).clamp(-MAX_SHADING_TINT, MAX_SHADING_TINT)
     return (grey.clamp(lo, hi) + tint).clamp(lo, hi)
@@ -187,7 +187,7 @@ def train_adapter(
         for step in range(settings.steps):
             batch = _crops(tiles, rng, settings.batch, settings.crop)
             x, log_fit, lit, fix, w = (a.to(settings.device) for a in batch)
-            log_s = limit_shading_torch(log_fit + model(x))
+            log_s = limit_shading_torch(log_fit + model(x), model.min_shading)
             albedo = lit / torch.exp(log_s)
             err = (srgb_torch(albedo) - srgb_torch(fix)).abs().sum(dim=1) * w
             loss = err.sum() / (3.0 * w.sum().clamp(min=1.0))

@@ -116,6 +116,7 @@ class AdaptedUNet(nn.Module):
             self.layers[name] = wrapped
         self.inner = inner
         self.cin, self.cout, self.width, self.rank = base.cin, base.cout, base.width, rank
+        self.min_shading = base.min_shading
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.inner(x)
@@ -139,7 +140,7 @@ class AdaptedUNet(nn.Module):
         return merge_adapter(self._base_copy(), self.adapter_state())
 
     def _base_copy(self) -> UNet:
-        base = UNet(self.cin, self.cout, self.width)
+        base = UNet(self.cin, self.cout, self.width, self.min_shading)
         state = {}
         for name, module in self.inner.named_modules():
             if isinstance(module, LoRAConv2d):

@@ -25,7 +25,7 @@ from lifecast.ml.correction_commands import (
     add_delight_adapter_arguments,
     add_eval_subject_arguments,
 )
-from lifecast.ml.release import DEFAULT_CROP, DEFAULT_PEOPLE, DEFAULT_STEPS, DEFAULT_WIDTH
+from lifecast.ml.release import DEFAULT_CROP, DEFAULT_MIN_SHADING, DEFAULT_PEOPLE, DEFAULT_STEPS, DEFAULT_WIDTH
 from lifecast.worker.events import Event, EventSink, progress_event
 
 if TYPE_CHECKING:
@@ -84,6 +84,13 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
     t.add_argument("--crop", type=int, default=DEFAULT_CROP, help=f"training crop, texels (default {DEFAULT_CROP})")
     t.add_argument(
         "--people", type=int, default=DEFAULT_PEOPLE, help=f"procedural people painted (default {DEFAULT_PEOPLE})"
+    )
+    t.add_argument(
+        "--min-shading",
+        type=float,
+        default=DEFAULT_MIN_SHADING,
+        help=f"least shading the model removes, recorded in the weights (default {DEFAULT_MIN_SHADING}: at most 10x "
+        "brighter)",
     )
     t.add_argument("--captures", type=int, default=6, help="held-out captures per evaluation set (default 6)")
     t.add_argument("--cache", type=Path, help="where the training meshes' maps are cached")
@@ -205,6 +212,7 @@ def cmd_ml(args: argparse.Namespace, sink: EventSink) -> int:
             width=args.width,
             crop=args.crop,
             people=args.people,
+            min_shading=args.min_shading,
             captures=args.captures,
             cache_dir=args.cache,
             progress=_progress(sink, "train-base"),

@@ -45,7 +45,8 @@ def default_band(size: int) -> int:
 
 
 #: The shading removed stays within these factors of the surface's mean (an albedo is never brightened more than
-#: 1 / SHADING_RANGE[0] times where the geometry says the surface is enclosed).
+#: 1 / SHADING_RANGE[0] times where the geometry says the surface is enclosed). The lower bound is the default; a
+#: model's own (``UNet.min_shading``, recorded in its weights: 0.1 since ``delight_base_v2``) replaces it.
 SHADING_RANGE = (0.2, 4.0)
 #: The most the removed shading's colour may differ from grey, in log units per channel (light is near white;
 #: a larger tint would be the model mistaking the skin's colour for the light's).
@@ -157,18 +158,25 @@ def predict_log_shading(
     for i, (lt, g) in enumerate(zip(lit, geometry, strict=True)):
         feats, log_fit = tile_features(lt, g, summary)
         log_s = log_fit if model is None else log_fit + run_tiled(model, feats, device=device)
-        log_s = limit_shading(np.ascontiguousarray(log_s.transpose(1, 2, 0)))
+        log_s = limit_shading(np.ascontiguousarray(log_s.transpose(1, 2, 0)), model_min_shading(model))
         log_s[~g.covered] = 0.0
         out.append(pad_edges(log_s, g.covered).astype(np.float32))
         progress((i + 1) / len(geometry), f"shading predicted for tile {g.udim}")
     return out
 
 
-def limit_shading(log_s: NDArray[np.float32]) -> NDArray[np.float32]:
-    """``(..., 3)`` log shading held within :data:`SHADING_RANGE` and :data:`MAX_SHADING_TINT` of grey."""
+def model_min_shading(model: torch.nn.Module | None) -> float:
+    """The least shading ``model`` may remove (its ``min_shading``; :data:`SHADING_RANGE` for the fit alone or a
+    model that does not say)."""
+    return float(vars(model).get("min_shading", SHADING_RANGE[0])) if model is not None else SHADING_RANGE[0]
+
+
+def limit_shading(log_s: NDArray[np.float32], min_shading: float = SHADING_RANGE[0]) -> NDArray[np.float32]:
+    """``(..., 3)`` log shading held within ``[min_shading, SHADING_RANGE[1]]`` and :data:`MAX_SHADING_TINT`
+    of grey."""
     grey = log_s.mean(axis=-1, keepdims=True)
     tint = np.clip(log_s - grey, -MAX_SHADING_TINT, MAX_SHADING_TINT)
-    lo, hi = np.log(SHADING_RANGE[0]), np.log(SHADING_RANGE[1])
+    lo, hi = np.log(min_shading), np.log(SHADING_RANGE[1])
     return np.clip(np.clip(grey, lo, hi) + tint, lo, hi).astype(np.float32)
 
 
@@ -294,6 +302,7 @@ __all__ = [
     "downsample_covered",
     "fit_surface",
     "limit_shading",
+    "model_min_shading",
     "predict_log_shading",
     "shading_percentiles",
     "tile_features",

@@ -9,7 +9,9 @@ Two sets, neither ever trained on:
 
 Each method's albedo is scored by :func:`lifecast.ml.metrics.albedo_scores` inside the coverage mask: the lit
 input itself, :func:`lifecast.ml.baselines.divide_by_ao`, :func:`lifecast.ml.baselines.unity_style`, the SH fit
-alone (per channel) and the model.
+alone (per channel) and the model; and, as a ceiling, the capture divided by its true shading
+(:func:`true_shading_albedo`): a few texels in deep shadow hold too few 8-bit codes to recover, and they cap every
+method's PSNR.
 
 Beside them, the *unlit* check (:func:`unlit_scores`): each set's albedo given with no light at all, which a
 delighter should hand back unchanged. What a method takes out of it is albedo mistaken for shading (stubble,
@@ -28,7 +30,7 @@ import torch
 
 from lifecast.color import srgb_to_linear
 from lifecast.ml.baselines import divide_by_ao, unity_style
-from lifecast.ml.delight import delight_arrays
+from lifecast.ml.delight import SHADING_RANGE, delight_arrays, limit_shading, model_min_shading
 from lifecast.ml.metrics import albedo_scores
 from lifecast.ml.training_data import capture
 from lifecast.ml.training_meshes import LPS_OBJ, TrainingMesh, training_meshes
@@ -36,8 +38,15 @@ from lifecast.pipeline.stage import ProgressFn, no_progress
 
 #: The first evaluation seed.
 EVAL_SEED_BASE = 2_000_000_000
-#: The methods scored, in table order.
-METHODS = ("lit input", "divide by AO", "Unity-style SH + AO", "SH fit per channel", "lifecast delight")
+#: The methods scored, in table order; the last is no method but the ceiling (:func:`true_shading_albedo`).
+METHODS = (
+    "lit input",
+    "divide by AO",
+    "Unity-style SH + AO",
+    "SH fit per channel",
+    "lifecast delight",
+    "true shading (ceiling)",
+)
 
 
 def lps_albedo(size: int) -> np.ndarray:
@@ -48,6 +57,19 @@ def lps_albedo(size: int) -> np.ndarray:
         raise FileNotFoundError(path)
     rgb = cv2.resize(image[:, :, ::-1], (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     return srgb_to_linear(rgb)
+
+
+def true_shading_albedo(
+    lit: np.ndarray, truth: np.ndarray, covered: np.ndarray, min_shading: float = SHADING_RANGE[0]
+) -> np.ndarray:
+    """``(s, s, 3)`` the albedo a delighter that knew the capture's shading exactly would hand back: ``lit``
+    divided by its true shading, held within the same limits as the model's (``min_shading``: the model's own;
+    :func:`lifecast.ml.delight.limit_shading`). What it misses is lost to the capture itself (8-bit codes in
+    deep shadow, clipped highlights) or to the limits: the most any method can score on that capture."""
+    ratio = np.log(np.maximum(lit / np.maximum(truth, 1e-4), 1e-4))
+    ratio -= ratio[covered].mean(axis=0)
+    shading = np.exp(limit_shading(ratio.astype(np.float32), min_shading))
+    return np.where(covered[..., None], np.clip(lit / shading, 0.0, 1.0), 0.0).astype(np.float32)
 
 
 def score_capture(
@@ -65,6 +87,7 @@ def score_capture(
     }
     if model is not None:
         estimates["lifecast delight"] = delight_arrays(model, [lit], [g])[0].albedo
+    estimates["true shading (ceiling)"] = true_shading_albedo(lit, truth, cov, model_min_shading(model))
     return {name: albedo_scores(est, truth, cov) for name, est in estimates.items()}
 
 
@@ -170,5 +193,6 @@ __all__ = [
     "format_unlit",
     "lps_albedo",
     "score_capture",
+    "true_shading_albedo",
     "unlit_scores",
 ]

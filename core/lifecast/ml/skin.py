@@ -32,6 +32,9 @@ from lifecast.ml.noise import band_weight, fbm_fields, hash_int, ridge_lines, ro
 ALBEDO_MIN = 0.005
 ALBEDO_MAX = 0.9
 
+#: Size of the large albedo patches (:attr:`SkinParams.patch_strength`), metres.
+PATCH_WAVELENGTH = 0.08
+
 #: Points per chunk: keeps every temporary in cache.
 _CHUNK = 65536
 
@@ -66,7 +69,7 @@ _BROW_TINT = np.array([0.30, 0.28, 0.28], np.float32)
 
 # Feature seeds: each layer gets its own field.
 (_L_TONE, _L_FINE, _L_MASKS, _L_FRECKLE, _L_VEIN, _L_FURROW, _L_WRINKLE, _L_PORE_A, _L_PORE_B, _L_FOLLICLE,
- _L_BROW) = range(1, 12)  # fmt: skip
+ _L_BROW, _L_PATCH) = range(1, 13)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,12 @@ class SkinParams:
         Extra blood and darkening of the lips (needs a :class:`FaceFrame`).
     eyebrow_strength
         Darkening of the brow region (needs a :class:`FaceFrame`).
+    beard_neck
+        How far the stubble runs down the neck below the jaw: 0 to the jaw line, 1 about 4 cm further.
+    patch_strength
+        Melanin added (positive: tan, birthmark, make-up) or removed (negative) in a few large soft patches
+        (:data:`PATCH_WAVELENGTH`), ``-1`` to ``1``; 0: none. Albedo the geometry does not explain, which a
+        delighter must leave alone.
     """
 
     seed: int
@@ -122,6 +131,8 @@ class SkinParams:
     stubble_strength: float = 0.0
     lip_strength: float = 0.7
     eyebrow_strength: float = 0.5
+    beard_neck: float = 0.0
+    patch_strength: float = 0.0
 
     def __post_init__(self) -> None:
         unit = (
@@ -137,11 +148,14 @@ class SkinParams:
             "stubble_strength",
             "lip_strength",
             "eyebrow_strength",
+            "beard_neck",
         )
         for name in unit:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"SkinParams.{name} must be in [0, 1], got {value}")
+        if not -1.0 <= self.patch_strength <= 1.0:
+            raise ValueError(f"SkinParams.patch_strength must be in [-1, 1], got {self.patch_strength}")
         for name in ("pore_size", "freckle_size"):
             if not 0.0 < getattr(self, name) < 0.05:
                 raise ValueError(f"SkinParams.{name} must be a positive length under 5 cm (metres)")
@@ -150,8 +164,10 @@ class SkinParams:
 def random_skin_params(rng: np.random.Generator) -> SkinParams:
     """Draw one person's skin: tones roughly uniform from very light to very dark, features varied.
 
-    Freckles are drawn for about half of light-skinned people and few dark-skinned ones; stubble for about a
-    third of people.
+    Freckles are drawn for about half of light-skinned people and few dark-skinned ones; stubble for half of
+    people; large albedo patches for a third. The last two's extents come from a generator seeded by the
+    person's seed, so ``rng`` is drawn from exactly as often as before they existed (the captures' lights, drawn
+    after the skin from the same ``rng``, stay the same).
 
     Parameters
     ----------
@@ -165,8 +181,13 @@ def random_skin_params(rng: np.random.Generator) -> SkinParams:
     melanin = float(rng.uniform(0.0, 1.0))
     has_freckles = rng.uniform() < 0.6 * (1.0 - melanin) + 0.05
     has_stubble = rng.uniform() < 0.35
+    seed = int(rng.integers(0, 2**31 - 1))
+    extra = np.random.default_rng([seed, _L_PATCH])
+    more_stubble = float(extra.uniform(0.3, 1.0)) if extra.uniform() < 0.25 else 0.0  # 0.35 + 0.65 * 0.25 = 0.51
+    beard_neck = float(extra.uniform(0.0, 1.0))
+    patch = float(extra.uniform(0.3, 1.0) * extra.choice([-0.6, 1.0])) if extra.uniform() < 0.35 else 0.0
     return SkinParams(
-        seed=int(rng.integers(0, 2**31 - 1)),
+        seed=seed,
         melanin=melanin,
         hemoglobin=float(rng.uniform(0.2, 0.9)),
         blotch=float(rng.uniform(0.2, 1.0)),
@@ -178,9 +199,11 @@ def random_skin_params(rng: np.random.Generator) -> SkinParams:
         freckle_density=float(rng.uniform(0.15, 0.8)),
         freckle_size=float(rng.uniform(1.5e-3, 5e-3)),
         vein_strength=float(rng.uniform(0.0, 1.0)),
-        stubble_strength=float(rng.uniform(0.3, 1.0)) if has_stubble else 0.0,
+        stubble_strength=float(rng.uniform(0.3, 1.0)) if has_stubble else more_stubble,
         lip_strength=float(rng.uniform(0.4, 1.0)),
         eyebrow_strength=float(rng.uniform(0.2, 1.0)),
+        beard_neck=beard_neck,
+        patch_strength=patch,
     )
 
 
@@ -308,7 +331,7 @@ class _Face:
         q = np.asarray((p - self.origin) @ self.basis, np.float32)
         zero = np.zeros(len(p), np.float32)
         lips, line = self._lips(q) or (zero, zero)
-        beard = self._beard(q) if sp.stubble_strength > 0 else None
+        beard = self._beard(q, sp.beard_neck) if sp.stubble_strength > 0 else None
         flush = self._flush(q)
         return _Regions(
             lips=lips,
@@ -368,8 +391,9 @@ class _Face:
         eyes = self._get("eye_outer_left", "eye_outer_right", "eye_inner_left", "eye_inner_right")
         return float(np.mean([v[1] for v in eyes])) if eyes else None
 
-    def _beard(self, q: NDArray[np.float32]) -> NDArray[np.float32] | None:
-        """Beard area: upper lip, chin, jaw and lower cheeks, up to sideburns in front of the ears."""
+    def _beard(self, q: NDArray[np.float32], neck: float = 0.0) -> NDArray[np.float32] | None:
+        """Beard area: upper lip, chin, jaw and lower cheeks, up to sideburns in front of the ears, and ``neck``
+        (0 to 1) of up to 4 cm down the neck."""
         chin, nose, mouth = self._get("chin"), self._get("nose_tip"), self._mouth()
         if not chin or not nose or mouth is None:
             return None
@@ -389,7 +413,8 @@ class _Face:
         ax = np.abs(q[:, 0] - np.float32(cx))
         top = np.interp(ax, knots_x, knots_y).astype(np.float32)
         below_top = _smoothstep(0.006, -0.006, q[:, 1] - top)
-        above_neck = _smoothstep(float(chin[0][1]) - 0.065, float(chin[0][1]) - 0.035, q[:, 1])
+        low = float(chin[0][1]) - 0.04 * neck
+        above_neck = _smoothstep(low - 0.065, low - 0.035, q[:, 1])
         in_front = _smoothstep(z_ear - 0.005, z_ear + 0.015, q[:, 2])
         inside = _smoothstep(1.05 * half_ears, 0.92 * half_ears, ax)
         return (below_top * above_neck * in_front * inside).astype(np.float32)
@@ -540,6 +565,11 @@ def _chromophores(
     hb += np.float32(1.4 * sp.lip_strength) * reg.lips
     if sp.freckle_strength > 0:
         mel += np.float32(0.5 * sp.freckle_strength) * _freckles(p, sp, reg, fields, texel)
+    if sp.patch_strength != 0:
+        field = fbm_fields(
+            p, _layer_seed(sp.seed, _L_PATCH), 1, wavelength=PATCH_WAVELENGTH, octaves=2, texel_size=texel
+        )[0]
+        mel += np.float32(0.3 * sp.patch_strength) * _smoothstep(0.15, 0.45, field)
     return mel, hb
 
 

@@ -39,6 +39,7 @@ class TrainSettings:
     seed: int = 0
     map_size: int = 1024
     people: int = 80
+    min_shading: float = 0.2
 
 
 class _Crops(torch.utils.data.IterableDataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
@@ -97,7 +98,7 @@ def train_delight(
         raise ValueError("the training seeds would reach the evaluation's")
     training_meshes(cache_dir, size=settings.map_size, progress=lambda f, m: progress(0.0, m))
     torch.manual_seed(settings.seed)
-    model = UNet(FEATURES, 3, width=settings.width)
+    model = UNet(FEATURES, 3, width=settings.width, min_shading=settings.min_shading)
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * s / settings.steps))

@@ -31,12 +31,16 @@ class UNet(nn.Module):
         Input and output channels.
     width
         Channels at full resolution (doubled at each coarser scale).
+    min_shading
+        For a delight model: the least shading its output may stand for, relative to the surface's mean (the most
+        it brightens a texel is ``1 / min_shading``; :func:`lifecast.ml.delight.limit_shading`). A property of
+        the release, recorded in its weights.
     """
 
-    def __init__(self, cin: int, cout: int, width: int = 24) -> None:
+    def __init__(self, cin: int, cout: int, width: int = 24, min_shading: float = 0.2) -> None:
         super().__init__()
         w = width
-        self.cin, self.cout, self.width = cin, cout, width
+        self.cin, self.cout, self.width, self.min_shading = cin, cout, width, min_shading
         self.enc0 = _block(cin, w)
         self.enc1 = _block(w, 2 * w)
         self.mid = _block(2 * w, 4 * w)

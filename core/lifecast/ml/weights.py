@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from lifecast.errors import InputError
+from lifecast.ml.delight import SHADING_RANGE
 from lifecast.ml.features import FEATURES
 from lifecast.ml.release import DELIGHT_BASE, RELEASED_BASES
 from lifecast.ml.unet import UNet
@@ -108,7 +109,12 @@ def is_released_base(sha256: str) -> bool:
 
 def build_model(meta: dict[str, str]) -> UNet:
     """An untrained model of the architecture the metadata records."""
-    return UNet(int(meta.get("cin", FEATURES)), int(meta.get("cout", 3)), width=int(meta.get("width", 24)))
+    return UNet(
+        int(meta.get("cin", FEATURES)),
+        int(meta.get("cout", 3)),
+        width=int(meta.get("width", 24)),
+        min_shading=float(meta.get("min_shading", SHADING_RANGE[0])),
+    )
 
 
 def load_delight_model(path: Path | None = None, *, device: str = "cpu") -> tuple[UNet, dict[str, str]]:
@@ -129,6 +135,7 @@ def save_weights(model: UNet, path: Path, meta: dict[str, Any]) -> str:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {"cin": str(model.cin), "cout": str(model.cout), "width": str(model.width)}
+    info["min_shading"] = str(model.min_shading)
     info.update({k: str(v) for k, v in meta.items()})
     with atomic_path(path) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=info)
