@@ -183,7 +183,8 @@ def test_adapter_beats_the_base_model_on_held_out_corrections(loop: dict[str, An
     assert len(card["held_out"]) == HELD_OUT and len(card["corrections"]) == CAPTURES - HELD_OUT
     assert not set(card["held_out"]) & set(card["corrections"])
     m = card["metrics"]
-    # measured at 256 px, 40 steps: base 0.0136, adapted 0.0046 (66 % lower); the target is 30 % lower
+    # measured at 256 px, 40 steps: base 0.0137, adapted 0.0048 (65 % lower) on release 2 of the base weights
+    # (release 1: 0.0136, 0.0046); the target is 30 % lower
     assert m["adapted_error"] <= 0.7 * m["base_error"], m
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lifecast.ml.delight import SHADING_RANGE
 from lifecast.ml.features import FEATURES
 from lifecast.ml.unet import UNet
 from lifecast.pipeline.stage import ProgressFn, no_progress
@@ -39,7 +40,7 @@ class TrainSettings:
     seed: int = 0
     map_size: int = 1024
     people: int = 80
-    min_shading: float = 0.2
+    min_shading: float = SHADING_RANGE[0]
 
 
 class _Crops(torch.utils.data.IterableDataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
