@@ -8,8 +8,9 @@ Each ``--sizes`` entry runs in a child process (its own peak RSS; ``lifecast_pea
 delight and the inpaint have run, before the baselines, ``peak_rss_mb`` the peak of the whole child):
 
 - ``delight``: the geometry maps at the working size (1024), the fit, the model tile by tile, the upsampled
-  division (:func:`lifecast.ml.run_delight.delight_texture_set`), the shipped weights on ``--device``;
-- ``baseline delight``: the Unity-style SH + AO fit alone (``model=None``), same path, run first;
+  division and the deep-shadow fill (:func:`lifecast.ml.run_delight.delight_texture_set`), the shipped weights
+  on ``--device``;
+- ``baseline delight``: the Unity-style SH + AO fit alone (``model=None``, no fill), same path, run first;
 - ``inpaint``: the full-size geometry (positions, normals, rasterized band by band; 8-ray AO at 1024 px,
   upsampled) and the chart-aware fill (:func:`lifecast.ml.run_inpaint.fill_texture_set`), in place, as
   ``lifecast inpaint`` runs it;
@@ -65,7 +66,7 @@ def _child(size: int, device: str) -> dict[str, Any]:
 
     geometry = geometry_maps(mesh, 1024, device=device)
     t = time.perf_counter()
-    delight_texture_set(None, [codes], geometry, decode=decode)
+    delight_texture_set(None, [codes], geometry, decode=decode, fill_shadows=False)
     rows["baseline_delight_s"] = round(time.perf_counter() - t, 2)
     t = time.perf_counter()
     geometry = geometry_maps(mesh, 1024, device=device)

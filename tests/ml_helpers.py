@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from lifecast.mesh import TriMesh
+from lifecast.ml.geometry_maps import GeometryTile
 
 
 def uv_sphere(segments: int = 48, rings: int = 24, radius: float = 0.1) -> TriMesh:
@@ -35,6 +37,55 @@ def uv_sphere(segments: int = 48, rings: int = 24, radius: float = 0.1) -> TriMe
         uvs=uvs.astype(np.float32),
         face_uvs=np.array(face_uvs, np.int32),
     )
+
+
+def quad_mesh(quads: list[tuple[NDArray[np.float64], tuple[float, float, float, float]]], *, grid: int = 4) -> TriMesh:
+    """Planar patches, each ``(corners (4, 3): origin, +u end, +v end, opposite; uv rect (u0, v0, u1, v1))``,
+    split into ``grid x grid`` cells; the triangles face along ``(c1 - c0) x (c2 - c0)``."""
+    vertices: list[NDArray[np.float64]] = []
+    uvs: list[tuple[float, float]] = []
+    faces: list[tuple[int, int, int]] = []
+    for corners, (u0, v0, u1, v1) in quads:
+        base = len(vertices)
+        for j in range(grid + 1):
+            for i in range(grid + 1):
+                a, b = i / grid, j / grid
+                p = (1 - a) * (1 - b) * corners[0] + a * (1 - b) * corners[1] + (1 - a) * b * corners[2]
+                p = p + a * b * corners[3]
+                vertices.append(p)
+                uvs.append((u0 + a * (u1 - u0), v0 + b * (v1 - v0)))
+        for j in range(grid):
+            for i in range(grid):
+                k = base + j * (grid + 1) + i
+                faces += [(k, k + 1, k + grid + 2), (k, k + grid + 2, k + grid + 1)]
+    f = np.asarray(faces, np.int32)
+    return TriMesh(np.asarray(vertices, np.float32), f, uvs=np.asarray(uvs, np.float32), face_uvs=f.copy())
+
+
+def square(z: float, size: float = 1.0, flip: bool = False, x0: float = 0.0) -> NDArray[np.float64]:
+    """The corners of a square in the plane ``z``, facing +z (or -z with ``flip``)."""
+    c = np.array([[0, 0, z], [size, 0, z], [0, size, z], [size, size, z]], np.float64)
+    c[:, 0] += x0
+    return c[[0, 2, 1, 3]] if flip else c
+
+
+def lit_sphere(
+    ambient: float, seed: int, size: int = 256
+) -> tuple[GeometryTile, NDArray[np.float32], NDArray[np.float32]]:
+    """A UV sphere's geometry maps at ``size`` (no AO), a spotted skin-tone albedo on it ``(size, size, 3)`` and a
+    key light's shading ``ambient + max(n . l, 0)`` ``(size, size)``, the light up and to the front."""
+    import cv2
+
+    from lifecast.ml.geometry_maps import geometry_maps
+
+    (g,) = geometry_maps(uv_sphere(64, 32, radius=0.1), size, ao_samples=0)
+    rng = np.random.default_rng(seed)
+    albedo = np.zeros((size, size, 3), np.float32)
+    spots = cv2.GaussianBlur(rng.random((size, size)).astype(np.float32), (0, 0), 3)
+    albedo[g.covered] = np.array([0.45, 0.3, 0.25], np.float32) * (0.8 + 0.4 * spots[g.covered])[:, None]
+    light = np.array([0.3, 0.8, 0.5], np.float32) / np.linalg.norm([0.3, 0.8, 0.5])
+    shading = (ambient + np.maximum(g.normal @ light, 0.0)).astype(np.float32)
+    return g, albedo, shading
 
 
 def write_obj(path: Path, mesh: TriMesh) -> Path:

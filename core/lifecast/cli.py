@@ -90,6 +90,11 @@ def _add_process_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-inpaint", action="store_true", help="leave holes and gutters to the bake's edge padding")
     g.add_argument("--no-adapter", action="store_true", help="delight with the base weights, not the subject's adapter")
     g.add_argument(
+        "--no-shadow-fill",
+        action="store_true",
+        help="divide deep shadows like the rest (default: their albedo is taken from the lit skin around them)",
+    )
+    g.add_argument(
         "--delight-work-size",
         type=int,
         default=1024,
@@ -228,6 +233,7 @@ def _options_from(args: argparse.Namespace, scan: Path) -> Any:
         delight=not getattr(args, "no_delight", False),
         inpaint=not getattr(args, "no_inpaint", False),
         delight_work_size=getattr(args, "delight_work_size", 1024),
+        delight_shadow_fill=not getattr(args, "no_shadow_fill", False),
         adapter=not getattr(args, "no_adapter", False),
         template=getattr(args, "template", None),
         template_landmarks=getattr(args, "template_landmarks", None),

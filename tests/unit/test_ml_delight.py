@@ -19,7 +19,7 @@ from lifecast.ml.sh import fit_shading, sh_basis
 from lifecast.ml.tiling import margin, run_tiled
 from lifecast.ml.unet import UNet
 from lifecast.ml.weights import DELIGHT_BASE, MANIFEST, WEIGHTS_DIR, load_checked, load_delight_model, sha256_file
-from tests.ml_helpers import uv_sphere
+from tests.ml_helpers import lit_sphere, uv_sphere
 
 
 def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -98,15 +98,8 @@ def test_no_uvs_is_refused() -> None:
 
 def test_delight_removes_a_directional_light_on_a_sphere() -> None:
     """The fit alone (``model=None``) already removes a smooth light; the shipped model must not undo that."""
-    mesh = uv_sphere(64, 32, radius=0.1)
-    (g,) = geometry_maps(mesh, 256, ao_samples=0)
+    g, albedo, shading = lit_sphere(0.25, seed=4)
     cov = g.covered
-    rng = np.random.default_rng(4)
-    albedo = np.zeros((256, 256, 3), np.float32)
-    spots = cv2.GaussianBlur(rng.random((256, 256)).astype(np.float32), (0, 0), 3)
-    albedo[cov] = np.array([0.45, 0.3, 0.25], np.float32) * (0.8 + 0.4 * spots[cov])[:, None]
-    light = np.array([0.3, 0.8, 0.5], np.float32) / np.linalg.norm([0.3, 0.8, 0.5])
-    shading = 0.25 + np.maximum(g.normal @ light, 0.0)
     lit = albedo * shading[..., None]
     lit_score = albedo_scores(lit, albedo, cov)["psnr"]
     fit_only = delight_arrays(None, [lit], [g])[0].albedo

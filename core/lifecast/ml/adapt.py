@@ -202,11 +202,15 @@ def train_adapter(
 
 def correction_error(model: torch.nn.Module, data: CorrectionData, *, device: str = "cpu") -> float:
     """Mean absolute sRGB difference between the delight's albedo of the correction's input and the artist's fix,
-    over the scanned texels of every tile (values in ``[0, 1]``)."""
+    over the scanned texels of every tile (values in ``[0, 1]``).
+
+    The division alone, without the deep-shadow fill (:mod:`lifecast.ml.deep_shadow`): an adapter learns the
+    shading, and the fill, which takes a texel's albedo from the surface around it, needs surface points a stored
+    correction does not keep."""
     from lifecast.color import linear_to_srgb
     from lifecast.ml.run_delight import delight_texture_set
 
-    delit = delight_texture_set(model, data.lit, data.geometry, device=device)
+    delit = delight_texture_set(model, data.lit, data.geometry, device=device, fill_shadows=False)
     total, count = 0.0, 0
     for tile, fix, scored in zip(delit.tiles, data.fix, data.scored, strict=True):
         a = linear_to_srgb(np.clip(tile.albedo, 0.0, 1.0))[scored]

@@ -49,6 +49,11 @@ def add_commands(subparsers: Any) -> dict[str, Handler]:
     p.add_argument(
         "--work-size", type=int, default=1024, help="texels per tile side the shading is predicted at (default 1024)"
     )
+    p.add_argument(
+        "--no-shadow-fill",
+        action="store_true",
+        help="divide deep shadows like the rest (default: their albedo is taken from the lit skin around them)",
+    )
     p.add_argument("--weights", type=Path, help="model weights (default: the shipped base weights)")
     p.add_argument("--json", action="store_true", help="print the JSON-lines event stream")
     add_delight_adapter_arguments(p)
@@ -148,7 +153,13 @@ def cmd_delight(args: argparse.Namespace, sink: EventSink) -> int:
     work = min(args.work_size, size)
     geometry = geometry_maps(mesh, work, progress=_progress(sink, "delight"), device=args.device)
     result = delight_texture_set(
-        model, textures, geometry, mask=args.mask, device=args.device, progress=_progress(sink, "delight")
+        model,
+        textures,
+        geometry,
+        mask=args.mask,
+        device=args.device,
+        fill_shadows=not args.no_shadow_fill,
+        progress=_progress(sink, "delight"),
     )
     written = result.write(output_paths(args.out, tiles))
     for path in written:

@@ -21,6 +21,7 @@ import torch
 from numpy.typing import NDArray
 
 from lifecast.bake.padding import pad_edges
+from lifecast.ml.deep_shadow import blend, fill_from_trusted, shadow_trust
 from lifecast.ml.features import FEATURES, FitSummary, texel_features
 from lifecast.ml.geometry_maps import GeometryTile, upsample_rows
 from lifecast.ml.sh import fit_shading
@@ -66,11 +67,15 @@ class DelitTile:
     shading
         ``(h, w, 3) float16`` the shading removed (texture = albedo * shading, up to clipping), mean 1 over the
         surface.
+    shadow_filled
+        The share of the tile's covered working-size texels whose albedo was (partly) taken from the surface
+        around them, in shadow too deep to divide (:mod:`lifecast.ml.deep_shadow`); 0 without the fill.
     """
 
     udim: int
     albedo: NDArray[np.float32]
     shading: NDArray[np.float16]
+    shadow_filled: float = 0.0
 
 
 def downsample_covered(
@@ -195,6 +200,8 @@ def apply_shading(
     *,
     decode: Decode | None = None,
     band: int | None = None,
+    fill: NDArray[np.float32] | None = None,
+    trust: NDArray[np.float32] | None = None,
 ) -> tuple[NDArray[np.float32], NDArray[np.float16]]:
     """Divide a full-resolution texture by the upsampled shading, band by band.
 
@@ -208,6 +215,11 @@ def apply_shading(
         Turns a band of ``lit`` into linear float (e.g. 8-bit sRGB codes); ``None``: ``lit`` is linear.
     band
         Rows per band (default :func:`default_band`).
+    fill, trust
+        ``(s, s, 3)`` an albedo for the deep shadows and ``(s, s)`` how far the division is trusted, both at the
+        working size and padded (:mod:`lifecast.ml.deep_shadow`): upsampled like the shading, the albedo is
+        ``trust * division + (1 - trust) * fill``, and the shading returned is what that removed (the texture
+        over the albedo), so albedo x shading is still the texture. ``None``: the division alone.
 
     Returns
     -------
@@ -216,15 +228,23 @@ def apply_shading(
     shading
         ``(h, h, 3) float16``.
     """
+    if (fill is None) != (trust is None):
+        raise ValueError("apply_shading: pass both fill and trust, or neither")
     size = lit.shape[0]
     albedo = np.empty((size, size, 3), np.float32)
     shading = np.empty((size, size, 3), np.float16)
-    for y0, rows_log in upsample_bands(log_shading, size, band or default_band(size)):
+    rows_of = band or default_band(size)
+    for y0, rows_log in upsample_bands(log_shading, size, rows_of):
         y1 = y0 + len(rows_log)
         s = np.exp(rows_log)
         rows = lit[y0:y1]
         linear = decode(rows) if decode is not None else np.asarray(rows, np.float32)
-        albedo[y0:y1] = np.clip(linear / s, 0.0, 1.0)
+        divided = np.clip(linear / s, 0.0, 1.0)
+        if fill is not None and trust is not None:
+            w = upsample_rows(trust[..., None], size, y0, y1)[..., 0]
+            divided = blend(divided, np.clip(upsample_rows(fill, size, y0, y1), 0.0, 1.0), w)
+            s = np.where((w < 1.0)[..., None], np.maximum(linear, 0.0) / np.maximum(divided, 1e-4), s)
+        albedo[y0:y1] = divided
         shading[y0:y1] = s.astype(np.float16)
     return albedo, shading
 
@@ -238,6 +258,7 @@ def delight_arrays(
     decode: Decode | None = None,
     band: int | None = None,
     device: str = "cpu",
+    fill_shadows: bool = True,
     progress: ProgressFn = no_progress,
 ) -> list[DelitTile]:
     """Delight textures ``lit[i] (h, h, 3)`` with geometry maps at the working size.
@@ -245,17 +266,32 @@ def delight_arrays(
     ``covered_full[i]`` (``(h, h) bool``) says which texels of the full-size texture lie on the surface, for the
     working-size average; ``None`` when the texture is already at the geometry's size. ``decode`` turns rows of
     ``lit`` into linear float32 (e.g. 8-bit sRGB codes, so the input is never held as float whole); ``None``:
-    ``lit`` is linear float. The full-size work goes ``band`` rows at a time.
+    ``lit`` is linear float. The full-size work goes ``band`` rows at a time. ``fill_shadows``: the texels in
+    shadow too deep to divide take their albedo from the lit surface around them
+    (:mod:`lifecast.ml.deep_shadow`); ``False``: the plain division everywhere.
     """
     small = []
     for i, (lt, g) in enumerate(zip(lit, geometry, strict=True)):
         cov = covered_full[i] if covered_full is not None else g.covered
         small.append(downsample_covered(lt, cov, g.size, decode=decode, band=band))
     log_s = predict_log_shading(model, small, geometry, device=device, progress=progress)
+    trust: list[NDArray[np.float32]] | None = None
+    fills: list[NDArray[np.float32]] | None = None
+    if fill_shadows:
+        trust = [shadow_trust(ls, g.covered, model_min_shading(model)) for ls, g in zip(log_s, geometry, strict=True)]
+        divided = [np.clip(sm / np.exp(ls), 0.0, 1.0) for sm, ls in zip(small, log_s, strict=True)]
+        fills = fill_from_trusted(divided, trust, geometry)
+        del divided
+    del small
     out = []
-    for lt, g, ls in zip(lit, geometry, log_s, strict=True):
-        albedo, shading = apply_shading(lt, ls, decode=decode, band=band)
-        out.append(DelitTile(g.udim, albedo, shading))
+    for i, (lt, g, ls) in enumerate(zip(lit, geometry, log_s, strict=True)):
+        if fills is not None and trust is not None:
+            albedo, shading = apply_shading(lt, ls, decode=decode, band=band, fill=fills[i], trust=trust[i])
+            share = float((trust[i][g.covered] < 1.0).mean()) if g.covered.any() else 0.0
+            out.append(DelitTile(g.udim, albedo, shading, share))
+        else:
+            albedo, shading = apply_shading(lt, ls, decode=decode, band=band)
+            out.append(DelitTile(g.udim, albedo, shading))
     return out
 
 

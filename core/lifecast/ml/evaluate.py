@@ -8,10 +8,11 @@ Two sets, neither ever trained on:
   ``Map-COL.jpg`` as the albedo, lit by lights of held-out seeds.
 
 Each method's albedo is scored by :func:`lifecast.ml.metrics.albedo_scores` inside the coverage mask: the lit
-input itself, :func:`lifecast.ml.baselines.divide_by_ao`, :func:`lifecast.ml.baselines.unity_style`, the SH fit
-alone (per channel) and the model; and, as a ceiling, the capture divided by its true shading
-(:func:`true_shading_albedo`): a few texels in deep shadow hold too few 8-bit codes to recover, and they cap every
-method's PSNR.
+input itself, :func:`lifecast.ml.baselines.divide_by_ao`, :func:`lifecast.ml.baselines.unity_style` (alone, and
+with the delight's deep-shadow fill, :mod:`lifecast.ml.deep_shadow`, so the fill's share of the model's lead can be
+read off), the SH fit alone (per channel) and the model (with and without the fill; "lifecast delight" is what the
+pipeline ships); and, as a ceiling, the capture divided by its true shading (:func:`true_shading_albedo`) with the
+same fill: a few texels in deep shadow hold too few 8-bit codes to recover, and cap every method's PSNR.
 
 Beside them, the *unlit* check (:func:`unlit_scores`): each set's albedo given with no light at all, which a
 delighter should hand back unchanged. What a method takes out of it is albedo mistaken for shading (stubble,
@@ -30,6 +31,7 @@ import torch
 
 from lifecast.color import srgb_to_linear
 from lifecast.ml.baselines import divide_by_ao, unity_style
+from lifecast.ml.deep_shadow import refill_deep_shadows
 from lifecast.ml.delight import SHADING_RANGE, delight_arrays, limit_shading, model_min_shading
 from lifecast.ml.metrics import albedo_scores
 from lifecast.ml.training_data import capture
@@ -43,7 +45,9 @@ METHODS = (
     "lit input",
     "divide by AO",
     "Unity-style SH + AO",
+    "Unity-style SH + AO + shadow fill",
     "SH fit per channel",
+    "lifecast delight, no shadow fill",
     "lifecast delight",
     "true shading (ceiling)",
 )
@@ -79,15 +83,20 @@ def score_capture(
     cap = capture(mesh, seed, albedo)
     g = mesh.maps
     truth, lit, cov = cap.albedo, cap.lit, g.covered
+    min_shading = model_min_shading(model)
+    unity = unity_style(lit, g)
     estimates = {
         "lit input": lit,
         "divide by AO": divide_by_ao(lit, g),
-        "Unity-style SH + AO": unity_style(lit, g),
-        "SH fit per channel": delight_arrays(None, [lit], [g])[0].albedo,
+        "Unity-style SH + AO": unity,
+        "Unity-style SH + AO + shadow fill": refill_deep_shadows(unity, lit, g, min_shading),
+        "SH fit per channel": delight_arrays(None, [lit], [g], fill_shadows=False)[0].albedo,
     }
     if model is not None:
+        estimates["lifecast delight, no shadow fill"] = delight_arrays(model, [lit], [g], fill_shadows=False)[0].albedo
         estimates["lifecast delight"] = delight_arrays(model, [lit], [g])[0].albedo
-    estimates["true shading (ceiling)"] = true_shading_albedo(lit, truth, cov, model_min_shading(model))
+    ceiling = true_shading_albedo(lit, truth, cov, min_shading)
+    estimates["true shading (ceiling)"] = refill_deep_shadows(ceiling, lit, g, min_shading)
     return {name: albedo_scores(est, truth, cov) for name, est in estimates.items()}
 
 
@@ -98,9 +107,11 @@ def unlit_scores(model: torch.nn.Module | None, mesh: TrainingMesh, albedo: np.n
     unlit = np.where(g.covered[..., None], albedo, 0.0).astype(np.float32)
     estimates = {
         "Unity-style SH + AO": unity_style(unlit, g),
-        "SH fit per channel": delight_arrays(None, [unlit], [g])[0].albedo,
+        "SH fit per channel": delight_arrays(None, [unlit], [g], fill_shadows=False)[0].albedo,
     }
     if model is not None:
+        plain = delight_arrays(model, [unlit], [g], fill_shadows=False)[0].albedo
+        estimates["lifecast delight, no shadow fill"] = plain
         estimates["lifecast delight"] = delight_arrays(model, [unlit], [g])[0].albedo
     return {name: albedo_scores(est, unlit, g.covered) for name, est in estimates.items()}
 

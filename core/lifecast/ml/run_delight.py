@@ -65,6 +65,7 @@ def delight_texture_set(
     mask: Path | Sequence[NDArray[np.bool_] | None] | None = None,
     decode: Decode | None = None,
     device: str = "cpu",
+    fill_shadows: bool = True,
     progress: ProgressFn = no_progress,
 ) -> DelitSet:
     """Delight linear ``textures[i] (h, h, 3)`` of the tiles ``geometry[i]`` (at the working size).
@@ -72,7 +73,8 @@ def delight_texture_set(
     ``mask``: texels the fit and the model ignore (their albedo is divided by the shading around them): a
     ``<UDIM>`` pattern of mask images (white = ignore), arrays per tile, or ``None``. ``decode``: the textures are
     encoded (e.g. 8-bit sRGB codes) and this turns rows of them into linear float32, band by band (an 8K texture
-    is never held as float whole). ``model=None``: the SH fit alone (the baseline).
+    is never held as float whole). ``model=None``: the SH fit alone (the baseline). ``fill_shadows``: texels in
+    shadow too deep to divide take their albedo from the lit surface around them (:mod:`lifecast.ml.deep_shadow`).
     """
     size = textures[0].shape[0]
     if isinstance(mask, Path):
@@ -83,11 +85,23 @@ def delight_texture_set(
     covered_full = [
         cv2.resize(g.covered.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST) > 0 for g in used
     ]
-    tiles = delight_arrays(model, textures, used, covered_full, decode=decode, device=device, progress=progress)
+    tiles = delight_arrays(
+        model,
+        textures,
+        used,
+        covered_full,
+        decode=decode,
+        device=device,
+        fill_shadows=fill_shadows,
+        progress=progress,
+    )
     p5, p95 = shading_percentiles([t.shading for t in tiles], covered_full, (5, 95))
+    counts = [int(g.covered.sum()) for g in used]
+    filled = sum(t.shadow_filled * n for t, n in zip(tiles, counts, strict=True)) / max(sum(counts), 1)
     summary = {
         "shading_p5": round(p5, 4) if p5 is not None else None,
         "shading_p95": round(p95, 4) if p95 is not None else None,
+        "shadow_filled": round(filled, 4),
     }
     return DelitSet(tiles, summary)
 

@@ -77,6 +77,9 @@ class ProcessOptions:
     inpaint: bool = True
     #: Texels per tile side the delight predicts the shading at.
     delight_work_size: int = 1024
+    #: Texels in shadow too deep to divide take their albedo from the lit surface around them
+    #: (:mod:`lifecast.ml.deep_shadow`); off: the plain division everywhere.
+    delight_shadow_fill: bool = True
     #: Apply the subject's delight adapter (trained on their artists' corrections) when one is usable.
     adapter: bool = True
     #: Photo texturing (:mod:`lifecast.photo`): the capture's photos folder and its calibrated cameras (a COLMAP model

@@ -154,6 +154,7 @@ def build_stages(
             "weights_sha256": delight_params["weights_sha256"],
             "adapter_sha256": delight_params["adapter_sha256"],
             "work_size": opts.delight_work_size,
+            "shadow_fill": opts.delight_shadow_fill,
         }
     if photo_inputs is not None:
         assert opts.photos is not None and opts.cameras is not None
@@ -229,6 +230,7 @@ def _model_stages(opts: ProcessOptions, show: Any = None) -> list[Stage]:
                 params={
                     "device": opts.device,
                     "work_size": opts.delight_work_size,
+                    "shadow_fill": opts.delight_shadow_fill,
                     "weights_sha256": base,
                     "adapter_sha256": adapter["adapter_sha256"],
                 },

@@ -6,6 +6,9 @@ For each LOD with an albedo, writes into its ``maps`` folder:
 - ``<name>_lod<i>_albedo_raw.<UDIM>.png``: the bake as it was, for artists to compare;
 - ``<name>_lod<i>_shading.<UDIM>.exr``: the shading removed (linear, mean 1; albedo x shading = the bake).
 
+Texels in shadow too deep to divide take their albedo from the lit surface around them (``shadow_fill``,
+:mod:`lifecast.ml.deep_shadow`); the share is in the summary (``shadow_filled``).
+
 The geometry maps come from the LOD itself at the working size. The weights' hash is part of the key, so new
 weights rerun the stage.
 """
@@ -22,7 +25,8 @@ from lifecast.pipeline.store import StageFile
 
 #: version 2: the subject's adapter (``adapter_sha256``), when one is usable.
 #: version 3: LOD *i* predicts its shading at ``work_size / 2**i`` (as its texture is halved), never below 256.
-VERSION = "3"
+#: version 4: deep shadows take their albedo from the lit surface around them (``shadow_fill``, on by default).
+VERSION = "4"
 #: The smallest working size a LOD's shading is predicted at.
 MIN_WORK_SIZE = 256
 
@@ -101,7 +105,9 @@ def run(ctx: StageContext) -> dict[str, Any]:
         geometry = geometry_maps(
             lods[i], lod_work_size(p["work_size"], i, size), udims=tiles, device=p["device"], progress=step
         )
-        result = delight_texture_set(model, lit, geometry, device=p["device"], progress=step)
+        result = delight_texture_set(
+            model, lit, geometry, device=p["device"], fill_shadows=p.get("shadow_fill", True), progress=step
+        )
         stem = sibling_map(pattern.name, "albedo_raw", pattern.suffix)
         for udim in tiles:
             shutil.copyfile(tile_path(pattern, udim), out / tile_path(Path(stem), udim).name)

@@ -18,7 +18,8 @@ from lifecast.pipeline.stage import StageContext, scaled_progress
 from lifecast.pipeline.stages.delight import albedo_files, sibling_map
 from lifecast.pipeline.store import StageFile
 
-VERSION = "1"
+#: version 2: the blending sweeps no longer diverge on a seam pair of tiny charts (lifecast.ml.chart_smooth).
+VERSION = "2"
 
 
 def _holes(maps_dir: Path, albedo: Path, tiles: list[int], size: int) -> list[Any] | None:
