@@ -4,8 +4,8 @@ Where the shading a delighter removes reaches its brightening limit (``min_shadi
 tenth of the surface's mean light, or less), an 8-bit capture holds a handful of codes there, or clips to black:
 dividing by the shading amplifies the quantisation and noise of those codes up to ``1 / min_shading`` times, and
 cannot give back an albedo the capture never recorded (eye and mouth slits, the inner ear, cast shadows under a
-hard key). On the held-out sets these texels (1-7 % of a capture) carried over half the squared error of the
-division, of the model's and of the true shading's alike (docs/ml.md).
+hard key). On the held-out Lee Perry-Smith captures these texels (1-3 % of them) carried over half the squared
+error of the division, of the model's and of the true shading's alike (docs/ml.md).
 
 So the delight trusts the division in proportion to how lit the texel was (:func:`shadow_trust`: 0 at the limit,
 1 from :data:`TRUST_FACTOR` times it) and takes the rest of the albedo from the trusted texels around it on the
@@ -44,12 +44,11 @@ def shadow_trust(
     value (edge-padded), so an upsampled trust does not jump at chart edges."""
     if not 0.0 < min_shading < 1.0:
         raise ValueError(f"min_shading must lie in (0, 1), got {min_shading}")
+    if not covered.any():
+        return np.ones(covered.shape, np.float32)
     grey = np.exp(np.asarray(log_shading, np.float32).mean(axis=-1))
     trust = np.clip((grey - min_shading) / ((TRUST_FACTOR - 1.0) * min_shading), 0.0, 1.0).astype(np.float32)
-    trust[~covered] = 1.0
-    if covered.any():
-        trust = pad_edges(trust[..., None], covered)[..., 0]
-    return np.ascontiguousarray(trust, dtype=np.float32)
+    return np.ascontiguousarray(pad_edges(trust[..., None], covered)[..., 0], dtype=np.float32)
 
 
 def fill_from_trusted(
