@@ -233,8 +233,7 @@ def apply_shading(
     size = lit.shape[0]
     albedo = np.empty((size, size, 3), np.float32)
     shading = np.empty((size, size, 3), np.float16)
-    rows_of = band or default_band(size)
-    for y0, rows_log in upsample_bands(log_shading, size, rows_of):
+    for y0, rows_log in upsample_bands(log_shading, size, band or default_band(size)):
         y1 = y0 + len(rows_log)
         s = np.exp(rows_log)
         rows = lit[y0:y1]

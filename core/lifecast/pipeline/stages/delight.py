@@ -106,7 +106,7 @@ def run(ctx: StageContext) -> dict[str, Any]:
             lods[i], lod_work_size(p["work_size"], i, size), udims=tiles, device=p["device"], progress=step
         )
         result = delight_texture_set(
-            model, lit, geometry, device=p["device"], fill_shadows=p.get("shadow_fill", True), progress=step
+            model, lit, geometry, device=p["device"], fill_shadows=p["shadow_fill"], progress=step
         )
         stem = sibling_map(pattern.name, "albedo_raw", pattern.suffix)
         for udim in tiles:
